@@ -1,0 +1,201 @@
+/**
+ * The cloud's state as the decider sees it: nodes in configuration order, instances, security groups,
+ * addresses, per-zone policy state and the id sequences. Immutable: `evolve` returns a new state.
+ */
+import { HashMap, Option } from "effect"
+import type * as Capacity from "./Capacity.js"
+import * as Ids from "./Ids.js"
+import type * as Lifecycle from "./Lifecycle.js"
+import type * as Network from "./Network.js"
+import type * as Resources from "./Resources.js"
+import type * as SecurityGroup from "./SecurityGroup.js"
+import type * as Topology from "./Topology.js"
+import type * as Units from "./Units.js"
+import type * as VmType from "./VmType.js"
+
+export interface NodeRuntime {
+  readonly id: Ids.NodeId
+  readonly zone: Ids.ZoneName
+  readonly state: Capacity.NodeState
+  /** Physical capacity, as configured or last reported. */
+  readonly capacity: Resources.Resources
+  /** Held by instances from placement until terminated. */
+  readonly used: Resources.Resources
+  readonly instances: number
+  /** Since when the node has had no instances (POWERSAVE); undefined while it has some. */
+  readonly idleSince: Units.Millis | undefined
+  readonly group: number
+  readonly idleWatts: number
+  readonly peakWatts: number
+}
+
+export interface InstanceNet {
+  readonly mac: string
+  readonly privateIp?: string | undefined
+  readonly publicIp?: string | undefined
+  /** MANAGED modes: the VLAN (network index) and slot of the instance's first security group. */
+  readonly vlan?: number | undefined
+  readonly slot?: number | undefined
+}
+
+export interface StateReason {
+  readonly code: string
+  readonly message: string
+}
+
+export interface Instance {
+  readonly id: Ids.InstanceId
+  /** Launch order across the cloud (the sequence the id came from). */
+  readonly seq: number
+  readonly reservationId: Ids.ReservationId
+  readonly account: Ids.AccountId
+  readonly zone: Ids.ZoneName
+  readonly node: Ids.NodeId
+  readonly vmType: string
+  readonly size: Resources.Resources
+  readonly imageId: string
+  readonly kernelId?: string | undefined
+  readonly ramdiskId?: string | undefined
+  readonly keyName?: string | undefined
+  readonly userData?: string | undefined
+  readonly groups: ReadonlyArray<Ids.GroupId>
+  readonly launchIndex: number
+  readonly addressing: "public" | "private"
+  readonly clientToken?: string | undefined
+  readonly lifetimeMs?: number | undefined
+  readonly state: Lifecycle.InstanceState
+  readonly stateReason?: StateReason | undefined
+  readonly launchedAt: Units.Millis
+  readonly runningAt?: Units.Millis | undefined
+  readonly terminatedAt?: Units.Millis | undefined
+  /** The start effect was sent (false while its node is waking up). */
+  readonly dispatched: boolean
+  readonly net: InstanceNet
+}
+
+export interface Address {
+  readonly ip: string
+  /** Elastic addresses belong to an account until released; system addresses are lent at launch. */
+  readonly kind: "elastic" | "system"
+  readonly account: Ids.AccountId
+  readonly allocationId?: Ids.AllocationId | undefined
+  readonly instance?: Ids.InstanceId | undefined
+  readonly associationId?: Ids.AssociationId | undefined
+}
+
+export interface Zone {
+  readonly name: Ids.ZoneName
+  /** Index of its first node in `nodes`, and how many it has. */
+  readonly first: number
+  readonly count: number
+}
+
+export interface Sequences {
+  readonly instance: number
+  readonly reservation: number
+  readonly group: number
+  readonly allocation: number
+  readonly association: number
+}
+
+export interface State {
+  readonly vmTypes: VmType.VmTypeTable
+  readonly network: Network.Network
+  readonly zones: ReadonlyArray<Zone>
+  readonly nodes: ReadonlyArray<NodeRuntime>
+  readonly instances: HashMap.HashMap<Ids.InstanceId, Instance>
+  readonly groups: HashMap.HashMap<Ids.GroupId, SecurityGroup.Group>
+  readonly addresses: HashMap.HashMap<string, Address>
+  readonly policyState: Readonly<Record<string, unknown>>
+  readonly seq: Sequences
+}
+
+export const make = (options: {
+  readonly nodes: ReadonlyArray<Topology.NodeSpec>
+  readonly vmTypes: VmType.VmTypeTable
+  readonly network: Network.Network
+  readonly policyInitial: unknown
+  readonly nodeState?: Capacity.NodeState
+  readonly at?: Units.Millis
+}): State => {
+  const zones: Array<Zone> = []
+  const nodes: Array<NodeRuntime> = []
+  for (const spec of options.nodes) {
+    const last = zones[zones.length - 1]
+    if (last === undefined || last.name !== spec.zone) {
+      if (zones.some((z) => z.name === spec.zone)) throw new Error(`nodes of zone ${spec.zone} must be contiguous`)
+      zones.push({ name: spec.zone, first: nodes.length, count: 0 })
+    }
+    const z = zones[zones.length - 1]!
+    zones[zones.length - 1] = { ...z, count: z.count + 1 }
+    nodes.push({
+      id: spec.id,
+      zone: spec.zone,
+      state: options.nodeState ?? "up",
+      capacity: spec.capacity,
+      used: { cores: 0, memoryMiB: 0, diskGiB: 0 } as Resources.Resources,
+      instances: 0,
+      idleSince: options.at ?? (0 as Units.Millis),
+      group: spec.group,
+      idleWatts: spec.idleWatts,
+      peakWatts: spec.peakWatts
+    })
+  }
+  const policyState: Record<string, unknown> = {}
+  for (const z of zones) policyState[z.name] = options.policyInitial
+  return {
+    vmTypes: options.vmTypes,
+    network: options.network,
+    zones,
+    nodes,
+    instances: HashMap.empty(),
+    groups: HashMap.empty(),
+    addresses: HashMap.empty(),
+    policyState,
+    seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 }
+  }
+}
+
+export const zone = (s: State, name: string): Zone | undefined => s.zones.find((z) => z.name === name)
+export const nodeIndex = (s: State, id: string): number => s.nodes.findIndex((n) => n.id === id)
+export const zoneNodes = (s: State, z: Zone): ReadonlyArray<NodeRuntime> => s.nodes.slice(z.first, z.first + z.count)
+
+export const instance = (s: State, id: string): Instance | undefined =>
+  Option.getOrUndefined(HashMap.get(s.instances, id as Ids.InstanceId))
+
+/** All instances in launch order. */
+export const instances = (s: State): Array<Instance> =>
+  Array.from(HashMap.values(s.instances)).sort((a, b) => a.seq - b.seq)
+
+export const liveInstances = (s: State): Array<Instance> => instances(s).filter((i) => i.state !== "terminated")
+
+export const group = (s: State, id: string): SecurityGroup.Group | undefined =>
+  Option.getOrUndefined(HashMap.get(s.groups, id as Ids.GroupId))
+
+export const groupByName = (s: State, account: string, name: string): SecurityGroup.Group | undefined => {
+  for (const g of HashMap.values(s.groups)) if (g.account === account && g.name === name) return g
+  return undefined
+}
+
+/** Groups in creation order (ids come from a sequence, but are scrambled: sort by the order they were made). */
+export const groups = (s: State): Array<SecurityGroup.Group> => Array.from(HashMap.values(s.groups))
+
+export const address = (s: State, ip: string): Address | undefined => Option.getOrUndefined(HashMap.get(s.addresses, ip))
+
+export const addressByAllocation = (s: State, id: string): Address | undefined => {
+  for (const a of HashMap.values(s.addresses)) if (a.allocationId === id) return a
+  return undefined
+}
+
+export const addressByAssociation = (s: State, id: string): Address | undefined => {
+  for (const a of HashMap.values(s.addresses)) if (a.associationId === id) return a
+  return undefined
+}
+
+/** Public addresses in pool order with who holds them. */
+export const freePublicIps = (s: State): Array<string> => s.network.publicIps.filter((ip) => !HashMap.has(s.addresses, ip))
+
+export const nodeRows = (s: State, z: Zone): Array<Capacity.NodeRow> =>
+  zoneNodes(s, z).map((n) => ({ id: n.id, state: n.state, capacity: n.capacity, used: n.used, instances: n.instances }))
+
+export { Ids }
