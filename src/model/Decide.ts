@@ -26,6 +26,17 @@ export type Decision =
   /** Run the external program and decide again with its exit code appended to `answers`. */
   | { readonly _tag: "Consult"; readonly query: Policy.ExternalQuery; readonly index: number }
 
+/**
+ * A policy returned a node it must not use. That is a bug in the policy (a defect, not a rejection):
+ * the decider refuses to apply it, and the policy kit reports it as a broken law.
+ */
+export class PolicyDefect extends Error {
+  override readonly name = "PolicyDefect"
+  constructor(readonly policy: string, readonly rule: "exists" | "down" | "fits", detail: string) {
+    super(`policy ${policy} ${detail}: a policy must only return nodes that are up (or asleep/waking) and fit`)
+  }
+}
+
 export interface Context {
   readonly policy: Policy.Policy<any>
 }
@@ -263,8 +274,14 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
       break
     }
     const i = d.node
-    if (i < 0 || i >= view.size || view.state(i) === "down" || !Capacity.fitsAt(view, i, size)) {
-      throw new Error(`policy ${ctx.policy.name} chose node ${i}, which is not eligible: a policy must only return nodes that fit`)
+    if (i < 0 || i >= view.size) throw new PolicyDefect(ctx.policy.name, "exists", `chose node index ${i}; the zone has ${view.size} nodes`)
+    if (view.state(i) === "down") throw new PolicyDefect(ctx.policy.name, "down", `chose node ${view.id(i)}, which is down`)
+    if (!Capacity.fitsAt(view, i, size)) {
+      throw new PolicyDefect(
+        ctx.policy.name,
+        "fits",
+        `chose node ${view.id(i)} for ${Resources.format(size)} with only ${view.freeCores(i)} vCPU / ${view.freeMemory(i)} MiB / ${view.freeDisk(i)} GiB free`
+      )
     }
     if (view.state(i) === "asleep") {
       view.setState(i, "waking")
