@@ -38,6 +38,7 @@ export const make = (settings: CloudSettings, policy: Policy.Policy<any>): Eithe
     nodes: Topology.expand(settings.topology),
     vmTypes,
     network: n.right,
+    policyName: policy.name,
     policyInitial: policy.initial,
     ...(settings.nodeState ? { nodeState: settings.nodeState } : {}),
     ...(settings.at !== undefined ? { at: settings.at } : {})

@@ -109,6 +109,14 @@ export interface SetVmTypes {
   readonly vmTypes: ReadonlyArray<{ readonly name: string; readonly cores: number; readonly memoryMiB: number; readonly diskGiB: number }>
 }
 
+/** The operator changed the allocation policy (the decider is then called with the new one). */
+export interface SetPolicy {
+  readonly _tag: "SetPolicy"
+  readonly at: Units.Millis
+  readonly policy: string
+  readonly initial: unknown
+}
+
 export interface CreateSecurityGroup {
   readonly _tag: "CreateSecurityGroup"
   readonly at: Units.Millis
@@ -192,6 +200,7 @@ export type Command =
   | AddNode
   | RemoveNode
   | SetVmTypes
+  | SetPolicy
   | CreateSecurityGroup
   | DeleteSecurityGroup
   | AuthorizeIngress

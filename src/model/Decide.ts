@@ -603,6 +603,8 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       if (v._tag === "Left") return reject({ _tag: "InvalidVmTypes", message: v.left.message })
       return accept([{ _tag: "VmTypesChanged", at: c.at, vmTypes: table }])
     }
+    case "SetPolicy":
+      return accept(s.policyName === c.policy ? [] : [{ _tag: "PolicyChanged", at: c.at, policy: c.policy, initial: c.initial }])
     case "CreateSecurityGroup": {
       if (!GROUP_NAME.test(c.name)) return reject({ _tag: "InvalidRequest", field: "GroupName", message: "1–255 printable ASCII characters" })
       if (!/^[\x20-\x7e]{0,255}$/.test(c.description)) {

@@ -128,6 +128,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
     case "AddressAllocated":
     case "AddressReleased":
     case "VmTypesChanged":
+    case "PolicyChanged":
       return []
   }
 }

@@ -128,6 +128,9 @@ export const VmTypesChanged = Schema.TaggedStruct("VmTypesChanged", {
   vmTypes: Schema.Array(Schema.Struct({ name: Schema.String, cores: Schema.Int, memoryMiB: Schema.Int, diskGiB: Schema.Int }))
 })
 
+/** The operator switched allocation policy: every zone's policy state starts afresh. */
+export const PolicyChanged = Schema.TaggedStruct("PolicyChanged", { at, policy: Schema.String, initial: Schema.Unknown })
+
 export const Event = Schema.Union(
   InstancesLaunched,
   InstanceBooted,
@@ -148,7 +151,8 @@ export const Event = Schema.Union(
   AddressAssociated,
   AddressDisassociated,
   AddressReleased,
-  VmTypesChanged
+  VmTypesChanged,
+  PolicyChanged
 )
 export type Event = typeof Event.Type
 export type EventTag = Event["_tag"]

@@ -183,7 +183,7 @@ export const evolve = (s: S, e: Events.Event): S => {
       const z = s.zones.find((x) => x.name === e.zone)
       const nodes = s.nodes.slice()
       nodes.splice(z ? z.first + z.count : nodes.length, 0, node)
-      const policyState = z ? s.policyState : { ...s.policyState, [e.zone]: null }
+      const policyState = z ? s.policyState : { ...s.policyState, [e.zone]: undefined }
       return { ...s, nodes, zones: rebuildZones(nodes), policyState }
     }
     case "NodeRemoved": {
@@ -242,6 +242,11 @@ export const evolve = (s: S, e: Events.Event): S => {
     }
     case "AddressReleased":
       return { ...s, addresses: HashMap.remove(s.addresses, e.ip) }
+    case "PolicyChanged": {
+      const policyState: Record<string, unknown> = {}
+      for (const z of s.zones) policyState[z.name] = e.initial
+      return { ...s, policyName: e.policy, policyState }
+    }
     case "VmTypesChanged":
       return {
         ...s,

@@ -106,6 +106,8 @@ export interface State {
   readonly instances: HashMap.HashMap<Ids.InstanceId, Instance>
   readonly groups: HashMap.HashMap<Ids.GroupId, SecurityGroup.Group>
   readonly addresses: HashMap.HashMap<string, Address>
+  /** The policy the state was last decided under, and its per-zone state (e.g. round-robin cursors). */
+  readonly policyName: string
   readonly policyState: Readonly<Record<string, unknown>>
   readonly seq: Sequences
 }
@@ -114,6 +116,7 @@ export const make = (options: {
   readonly nodes: ReadonlyArray<Topology.NodeSpec>
   readonly vmTypes: VmType.VmTypeTable
   readonly network: Network.Network
+  readonly policyName?: string
   readonly policyInitial: unknown
   readonly nodeState?: Capacity.NodeState
   readonly at?: Units.Millis
@@ -151,6 +154,7 @@ export const make = (options: {
     instances: HashMap.empty(),
     groups: HashMap.empty(),
     addresses: HashMap.empty(),
+    policyName: options.policyName ?? "",
     policyState,
     seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 }
   }

@@ -1,0 +1,35 @@
+/**
+ * The embedded database: one SQLite file under the data directory, WAL mode (through
+ * @effect/sql-sqlite-node), a busy timeout so `euca admin` can write while the server runs, and the
+ * migrations in ./migrations applied in order at start.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect, Layer } from "effect"
+import m0001 from "./migrations/0001_initial.js"
+
+export const FILE_NAME = "eucalyptus.sqlite"
+
+export const migrations = Migrator.fromRecord({ "0001_initial": m0001 })
+
+const migrate = Migrator.make({})({ loader: migrations })
+
+/** SqlClient on `<dataDir>/eucalyptus.sqlite`, migrated. Creates the directory. */
+export const layer = (dataDir: string) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`PRAGMA busy_timeout = 10000`
+      yield* sql`PRAGMA foreign_keys = ON`
+      yield* migrate
+    })
+  ).pipe(
+    Layer.provideMerge(
+      Layer.suspend(() => {
+        mkdirSync(dataDir, { recursive: true })
+        return SqliteClient.layer({ filename: join(dataDir, FILE_NAME) })
+      })
+    )
+  )

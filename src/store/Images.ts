@@ -1,0 +1,171 @@
+/**
+ * Registered images: machine (emi-), kernel (eki-) and ramdisk (eri-) images, as Eucalyptus named
+ * them. The simulated backend only needs the record; the Xen backend stages `path` (verified by
+ * `digest`) onto its nodes.
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import * as Ids from "../model/Ids.js"
+import * as Meta from "./Meta.js"
+
+export type Kind = "machine" | "kernel" | "ramdisk"
+export const prefix: Record<Kind, string> = { machine: "emi", kernel: "eki", ramdisk: "eri" }
+
+export interface Image {
+  readonly id: string
+  /** The owning account id, or "eucalyptus" for the images the cloud ships. */
+  readonly owner: string
+  readonly name: string
+  readonly description: string
+  readonly kind: Kind
+  readonly location: string
+  readonly architecture: string
+  readonly public: boolean
+  readonly kernelId: string | undefined
+  readonly ramdiskId: string | undefined
+  readonly rootDeviceName: string
+  readonly virtualization: string
+  readonly path: string | undefined
+  readonly digest: string | undefined
+  readonly sizeBytes: number | undefined
+  readonly state: string
+  readonly createdAt: number
+}
+
+export const SYSTEM_OWNER = "eucalyptus"
+
+export class ImageError extends Schema.TaggedError<ImageError>()("ImageError", { message: Schema.String }) {}
+
+interface Row {
+  id: string
+  owner: string
+  name: string
+  description: string
+  kind: Kind
+  location: string
+  architecture: string
+  public: number
+  kernel_id: string | null
+  ramdisk_id: string | null
+  root_device_name: string
+  virtualization: string
+  path: string | null
+  digest: string | null
+  size_bytes: number | null
+  state: string
+  created_at: number
+}
+
+const toImage = (r: Row): Image => ({
+  id: r.id,
+  owner: r.owner,
+  name: r.name,
+  description: r.description,
+  kind: r.kind,
+  location: r.location,
+  architecture: r.architecture,
+  public: r.public === 1,
+  kernelId: r.kernel_id ?? undefined,
+  ramdiskId: r.ramdisk_id ?? undefined,
+  rootDeviceName: r.root_device_name,
+  virtualization: r.virtualization,
+  path: r.path ?? undefined,
+  digest: r.digest ?? undefined,
+  sizeBytes: r.size_bytes ?? undefined,
+  state: r.state,
+  createdAt: r.created_at
+})
+
+export interface NewImage {
+  readonly owner: string
+  readonly name: string
+  readonly description?: string | undefined
+  readonly kind: Kind
+  readonly location: string
+  readonly architecture?: string | undefined
+  readonly public?: boolean | undefined
+  readonly kernelId?: string | undefined
+  readonly ramdiskId?: string | undefined
+  readonly rootDeviceName?: string | undefined
+  readonly virtualization?: string | undefined
+  readonly path?: string | undefined
+  readonly digest?: string | undefined
+  readonly sizeBytes?: number | undefined
+  readonly now: number
+}
+
+export const register = (i: NewImage) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const seq = yield* Meta.next("image")
+    const id = `${prefix[i.kind]}-${Ids.hex8(seq)}`
+    yield* sql`INSERT INTO images (id, owner, name, description, kind, location, architecture, public, kernel_id, ramdisk_id,
+      root_device_name, virtualization, path, digest, size_bytes, state, created_at)
+      VALUES (${id}, ${i.owner}, ${i.name}, ${i.description ?? ""}, ${i.kind}, ${i.location}, ${i.architecture ?? "x86_64"},
+      ${i.public ? 1 : 0}, ${i.kernelId ?? null}, ${i.ramdiskId ?? null}, ${i.rootDeviceName ?? "/dev/sda1"},
+      ${i.virtualization ?? "paravirtual"}, ${i.path ?? null}, ${i.digest ?? null}, ${i.sizeBytes ?? null}, 'available', ${i.now})`
+    return id
+  })
+
+export const get = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<Row>`SELECT * FROM images WHERE id = ${id}`
+    return Option.map(Option.fromNullable(rows[0]), toImage)
+  })
+
+/** Images an account may see: its own, public ones and the cloud's. */
+export const visibleTo = (accountId: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<Row>`SELECT * FROM images WHERE owner = ${accountId} OR public = 1 OR owner = ${SYSTEM_OWNER} ORDER BY created_at, id`
+    return rows.map(toImage)
+  })
+
+export const all = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<Row>`SELECT * FROM images ORDER BY created_at, id`
+  return rows.map(toImage)
+})
+
+export const deregister = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DELETE FROM images WHERE id = ${id}`
+  })
+
+export const count = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM images`
+  return rows[0]!.n
+})
+
+/** The images a new cloud starts with: a kernel, a ramdisk and a machine image that boots with them. */
+export const registerDefaults = (now: number) =>
+  Effect.gen(function* () {
+    const kernel = yield* register({ owner: SYSTEM_OWNER, name: "vmlinuz-6.1.0-xen", kind: "kernel", location: "eucalyptus/vmlinuz-6.1.0-xen.manifest.xml", public: true, now })
+    const ramdisk = yield* register({ owner: SYSTEM_OWNER, name: "initrd-6.1.0-xen", kind: "ramdisk", location: "eucalyptus/initrd-6.1.0-xen.manifest.xml", public: true, now })
+    const debian = yield* register({
+      owner: SYSTEM_OWNER,
+      name: "debian-12-x86_64",
+      description: "Debian 12 (bookworm), paravirtual",
+      kind: "machine",
+      location: "eucalyptus/debian-12-x86_64.manifest.xml",
+      public: true,
+      kernelId: kernel,
+      ramdiskId: ramdisk,
+      now
+    })
+    const ttylinux = yield* register({
+      owner: SYSTEM_OWNER,
+      name: "ttylinux-x86_64",
+      description: "ttylinux, the tiny test image Eucalyptus shipped",
+      kind: "machine",
+      location: "eucalyptus/ttylinux-x86_64.manifest.xml",
+      public: true,
+      kernelId: kernel,
+      ramdiskId: ramdisk,
+      now
+    })
+    return { kernel, ramdisk, machines: [debian, ttylinux] }
+  })
