@@ -1,0 +1,244 @@
+/**
+ * The nodes file: which Xen hosts make up each zone, how to reach them over SSH (with their pinned
+ * host keys), what to leave to dom0, how to run xl there and where things live on them; and a
+ * cluster head per zone for the network plan. JSON, validated as a whole: every problem is reported
+ * with the file and the field path (`nodes[1].paths.imageCacheMiB: …`), and nothing is used until
+ * the whole file is valid.
+ *
+ * A top-level `defaults` object is merged under every node (objects merged key by key, arrays and
+ * values replaced), so a uniform cluster is written once.
+ */
+import * as Fs from "node:fs/promises"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import * as HostKey from "./HostKey.js"
+
+export class NodesFileError extends Schema.TaggedError<NodesFileError>()("NodesFileError", {
+  path: Schema.String,
+  /** One line per problem, each `<file>: <field>: <what is wrong>`. */
+  message: Schema.String
+}) {}
+
+const msg = (m: string) => ({ message: () => m })
+
+const AbsPath = Schema.String.pipe(Schema.pattern(/^\/\S*$/), Schema.annotations(msg("must be an absolute path without spaces")))
+const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), Schema.annotations(msg("must be letters, digits, '.', '_' or '-' (not starting with a punctuation mark)")))
+const Host = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]+$/), Schema.annotations(msg("must be a host name or an IP address")))
+const Port = Schema.Int.pipe(Schema.between(1, 65535), Schema.annotations(msg("must be a port number (1–65535)")))
+const User = Schema.String.pipe(Schema.pattern(/^[a-z_][a-z0-9_.-]*\$?$/), Schema.annotations(msg("must be a user name")))
+const IfName = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]{1,15}$/), Schema.annotations(msg("must be a network interface name (at most 15 characters)")))
+const PositiveMs = Schema.Int.pipe(Schema.positive(), Schema.annotations(msg("must be a whole number of milliseconds above 0")))
+const NonNegative = Schema.Int.pipe(Schema.nonNegative(), Schema.annotations(msg("must be a whole number, 0 or more")))
+const Positive = Schema.Int.pipe(Schema.positive(), Schema.annotations(msg("must be a whole number above 0")))
+const PinnedKeyLine = Schema.String.pipe(
+  Schema.filter((s) => Either.match(HostKey.parse(s), { onLeft: (e) => e, onRight: () => true }))
+)
+const Command = Schema.NonEmptyArray(Schema.String.pipe(Schema.minLength(1))).pipe(Schema.annotations(msg("must be a non-empty list of non-empty strings")))
+
+export const Timeouts = Schema.Struct({
+  /** TCP connect + SSH handshake + authentication. */
+  connectMs: Schema.optionalWith(PositiveMs, { default: () => 10_000 }),
+  /** Any command not listed below. */
+  commandMs: Schema.optionalWith(PositiveMs, { default: () => 30_000 }),
+  /** `xl create` (the hypervisor builds the domain; loading a big kernel takes a while). */
+  createMs: Schema.optionalWith(PositiveMs, { default: () => 120_000 }),
+  /** One SFTP upload (images, configs). */
+  uploadMs: Schema.optionalWith(PositiveMs, { default: () => 600_000 })
+})
+export type Timeouts = typeof Timeouts.Type
+
+export const Paths = Schema.Struct({
+  /** Where the guests' xl.cfg files are written. */
+  configDir: AbsPath,
+  /** One directory per instance with its disks (copies from the cache). */
+  instancesDir: AbsPath,
+  /** The node's image cache (files named by sha256 digest). */
+  imageCacheDir: AbsPath,
+  /** The cache's size bound; least-recently-used images are evicted beyond it. */
+  imageCacheMiB: Positive,
+  /** xenconsoled's guest logs (`guest-<name>.log`; enable with XENCONSOLED_TRACE=guest). */
+  consoleLogDir: AbsPath
+})
+export type Paths = typeof Paths.Type
+
+export const Guest = Schema.Struct({
+  type: Schema.optionalWith(Schema.Literal("pv", "pvh"), { default: () => "pv" as const }),
+  cmdline: Schema.optionalWith(Schema.String, { default: () => "root=/dev/xvda1 console=hvc0 ro" }),
+  /** The bridge for instances without a VLAN segment (SYSTEM/STATIC modes, MANAGED-NOVLAN). */
+  defaultBridge: Schema.optionalWith(IfName, { default: () => "xenbr0" })
+})
+export type Guest = typeof Guest.Type
+
+export const Node = Schema.Struct({
+  /** The node id the controller knows it by. */
+  name: Name,
+  zone: Name,
+  host: Host,
+  port: Schema.optionalWith(Port, { default: () => 22 }),
+  user: User,
+  privateKeyPath: AbsPath,
+  /** The node's host key as one known_hosts line; the connection is refused if the host presents another. */
+  hostKey: PinnedKeyLine,
+  /** What dom0 keeps for itself: subtracted from what `xl info` reports. */
+  reserve: Schema.Struct({ memoryMiB: NonNegative, cores: NonNegative }),
+  /** How to run xl, e.g. ["sudo", "-n", "/usr/sbin/xl"]. */
+  xl: Schema.optionalWith(Command, { default: () => ["xl"] as const }),
+  paths: Paths,
+  /** Disk offered to instances; default: the size of the instances file system minus the image cache. */
+  diskGiB: Schema.optional(NonNegative),
+  guest: Schema.optionalWith(Guest, { default: () => Schema.decodeSync(Guest)({}) }),
+  timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
+})
+export type Node = typeof Node.Type
+
+export const ClusterHead = Schema.Struct({
+  zone: Name,
+  host: Host,
+  port: Schema.optionalWith(Port, { default: () => 22 }),
+  user: User,
+  privateKeyPath: AbsPath,
+  hostKey: PinnedKeyLine,
+  /** Faces the nodes (VLAN devices are made on it). */
+  privateInterface: IfName,
+  /** Faces the outside (public addresses, NAT). */
+  publicInterface: IfName,
+  /** Put before ip/iptables commands, e.g. ["sudo", "-n"]. */
+  commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
+})
+export type ClusterHead = typeof ClusterHead.Type
+
+export const Images = Schema.Struct({
+  /** The controller's image store directory. */
+  dir: AbsPath,
+  defaultKernelId: Schema.optional(Schema.String),
+  defaultRamdiskId: Schema.optional(Schema.String)
+})
+export type Images = typeof Images.Type
+
+export const NodesFile = Schema.Struct({
+  nodes: Schema.Array(Node).pipe(Schema.minItems(1, msg("must list at least one node"))),
+  clusterHeads: Schema.optionalWith(Schema.Array(ClusterHead), { default: () => [] }),
+  images: Schema.optional(Images)
+})
+export type NodesFile = typeof NodesFile.Type
+
+// ── reading ─────────────────────────────────────────────────────────────────────────────────────
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+const merge = (base: unknown, over: unknown): unknown => {
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v)
+  return out
+}
+
+const fieldPath = (path: ReadonlyArray<PropertyKey>): string => {
+  let s = ""
+  for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? String(p) : `.${String(p)}`
+  return s === "" ? "(top level)" : s
+}
+
+/** Position in JSON text → line:column, for syntax errors. */
+const lineCol = (text: string, pos: number): string => {
+  const before = text.slice(0, pos)
+  const line = before.split("\n").length
+  return `line ${line}, column ${pos - before.lastIndexOf("\n")}`
+}
+
+/** Whole-file checks the per-field schema cannot see. */
+const crossCheck = (f: NodesFile): Array<string> => {
+  const problems: Array<string> = []
+  const seen = new Map<string, number>()
+  f.nodes.forEach((n, i) => {
+    const prev = seen.get(n.name)
+    if (prev !== undefined) problems.push(`nodes[${i}].name: duplicate node name ${JSON.stringify(n.name)} (also nodes[${prev}])`)
+    else seen.set(n.name, i)
+    const key = Either.getOrThrow(HostKey.parse(n.hostKey))
+    if (!HostKey.matchesHost(key, n.host, n.port)) {
+      problems.push(`nodes[${i}].hostKey: the line is for ${JSON.stringify(key.hosts)}, not for ${HostKey.hostEntry(n.host, n.port)}`)
+    }
+  })
+  const heads = new Map<string, number>()
+  f.clusterHeads.forEach((h, i) => {
+    const prev = heads.get(h.zone)
+    if (prev !== undefined) problems.push(`clusterHeads[${i}].zone: a second cluster head for zone ${JSON.stringify(h.zone)} (also clusterHeads[${prev}])`)
+    else heads.set(h.zone, i)
+    if (!f.nodes.some((n) => n.zone === h.zone)) problems.push(`clusterHeads[${i}].zone: no node is in zone ${JSON.stringify(h.zone)}`)
+    const key = Either.getOrThrow(HostKey.parse(h.hostKey))
+    if (!HostKey.matchesHost(key, h.host, h.port)) {
+      problems.push(`clusterHeads[${i}].hostKey: the line is for ${JSON.stringify(key.hosts)}, not for ${HostKey.hostEntry(h.host, h.port)}`)
+    }
+  })
+  return problems
+}
+
+/** Parse and validate the text of a nodes file; `path` only names it in errors. */
+export const parse = (text: string, path: string): Either.Either<NodesFile, NodesFileError> => {
+  const fail = (problems: ReadonlyArray<string>) => Either.left(new NodesFileError({ path, message: problems.map((p) => `${path}: ${p}`).join("\n") }))
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message)
+    return fail([`not valid JSON${m ? ` at ${lineCol(text, Number(m[1]))}` : ""}: ${(e as Error).message}`])
+  }
+  if (isObject(json) && json["defaults"] !== undefined) {
+    const { defaults, ...rest } = json
+    if (!isObject(defaults)) return fail(["defaults: must be an object"])
+    json = { ...rest, nodes: Array.isArray(rest["nodes"]) ? rest["nodes"].map((n) => merge(defaults, n)) : rest["nodes"] }
+  }
+  const decoded = Schema.decodeUnknownEither(NodesFile, { errors: "all", onExcessProperty: "error" })(json)
+  if (Either.isLeft(decoded)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    return fail(issues.map((i) => `${fieldPath(i.path)}: ${i._tag === "Unexpected" ? "unknown field" : i.message}`))
+  }
+  const problems = crossCheck(decoded.right)
+  return problems.length > 0 ? fail(problems) : Either.right(decoded.right)
+}
+
+/** Read and validate a nodes file. */
+export const load = (path: string): Effect.Effect<NodesFile, NodesFileError> =>
+  Effect.tryPromise({
+    try: () => Fs.readFile(path, "utf8"),
+    catch: (e) => new NodesFileError({ path, message: `${path}: cannot read: ${(e as Error).message}` })
+  }).pipe(Effect.flatMap((text) => parse(text, path)))
+
+// ── views ───────────────────────────────────────────────────────────────────────────────────────
+
+/** What an SSH connection needs; nodes and cluster heads are both SSH targets. */
+export interface SshTarget {
+  /** The pool's key: the node name, or `head:<zone>`. */
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  readonly user: string
+  readonly privateKeyPath: string
+  readonly hostKey: string
+  readonly timeouts: Timeouts
+}
+
+export const nodeTarget = (n: Node): SshTarget => ({
+  name: n.name,
+  host: n.host,
+  port: n.port,
+  user: n.user,
+  privateKeyPath: n.privateKeyPath,
+  hostKey: n.hostKey,
+  timeouts: n.timeouts
+})
+
+export const headTargetName = (zone: string): string => `head:${zone}`
+
+export const headTarget = (h: ClusterHead): SshTarget => ({
+  name: headTargetName(h.zone),
+  host: h.host,
+  port: h.port,
+  user: h.user,
+  privateKeyPath: h.privateKeyPath,
+  hostKey: h.hostKey,
+  timeouts: h.timeouts
+})
+
+/** Every SSH target of the file: the nodes, then the cluster heads. */
+export const targets = (f: NodesFile): Array<SshTarget> => [...f.nodes.map(nodeTarget), ...f.clusterHeads.map(headTarget)]
