@@ -409,7 +409,6 @@ const validPorts = (r: Commands.RuleInput): string | undefined => {
 const resolveRules = (
   s: S,
   account: string,
-  group: SecurityGroup.Group,
   inputs: ReadonlyArray<Commands.RuleInput>
 ): { readonly rules: Array<SecurityGroup.Rule> } | { readonly rejection: Rejection } => {
   if (inputs.length === 0) return { rejection: { _tag: "InvalidRequest", field: "IpPermissions", message: "no rule given" } }
@@ -432,14 +431,14 @@ const resolveRules = (
         : r.source.groupName !== undefined
           ? State.groupByName(s, owner, r.source.groupName)
           : undefined
-      if (!g || (r.source.account !== undefined && g.account !== r.source.account)) {
+      // Another account's group must be named with its owner (EC2's UserIdGroupPairs.UserId).
+      if (!g || (r.source.account !== undefined && g.account !== r.source.account) || (g.account !== account && r.source.account === undefined)) {
         return { rejection: { _tag: "GroupNotFound", group: r.source.groupId ?? r.source.groupName ?? "(none)" } }
       }
       source = { _tag: "Group", groupId: g.id }
     }
     rules.push({ protocol: r.protocol, fromPort, toPort, source })
   }
-  void group
   return { rules }
 }
 
@@ -448,7 +447,7 @@ const groupRef = (c: { readonly groupId?: string | undefined; readonly groupName
 const authorize = (s: S, c: Commands.AuthorizeIngress): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
-  const r = resolveRules(s, c.account, g, c.rules)
+  const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
   const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {
@@ -462,7 +461,7 @@ const authorize = (s: S, c: Commands.AuthorizeIngress): Decision => {
 const revoke = (s: S, c: Commands.RevokeIngress): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
-  const r = resolveRules(s, c.account, g, c.rules)
+  const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
   const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {

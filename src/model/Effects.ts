@@ -61,7 +61,7 @@ export const specOf = (s: State.State, i: State.Instance): InstanceSpec => ({
 
 const zonesOfGroup = (s: State.State, g: Ids.GroupId): Array<Ids.ZoneName> => {
   const zones = new Set<Ids.ZoneName>()
-  for (const i of HashMap.values(s.instances)) if (i.state !== "terminated" && i.groups[0] === g) zones.add(i.zone)
+  for (const i of HashMap.values(s.instances)) if (i.state !== "terminated" && i.groups.includes(g)) zones.add(i.zone)
   return s.zones.map((z) => z.name).filter((z) => zones.has(z))
 }
 

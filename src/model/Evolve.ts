@@ -113,7 +113,8 @@ export const evolve = (s: S, e: Events.Event): S => {
           dispatched: nodes[i]!.state === "up",
           net: { mac: x.mac, privateIp: x.privateIp, publicIp: x.publicIp, vlan: x.vlan, slot: x.slot }
         })
-        if (x.publicIp !== undefined) {
+        // In SYSTEM and STATIC the "public" address is the private one: not from the public pool.
+        if (x.publicIp !== undefined && (s.network.mode === "MANAGED" || s.network.mode === "MANAGED-NOVLAN")) {
           addresses = HashMap.set(addresses, x.publicIp, { ip: x.publicIp, kind: "system", account: e.account, instance: x.id })
         }
       })

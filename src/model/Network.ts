@@ -147,6 +147,12 @@ export const validate = (s: NetworkSettings): Either.Either<Network, NetworkSett
   if (s.mode === "STATIC" && macMap.length === 0) return bad("macMap", "STATIC mode needs a MAC map (VNET_MACMAP)")
   for (const d of s.dns ?? []) if (Ipv4.parse(d) === undefined) return bad("dns", `"${d}": not an IPv4 address`)
   if (s.router !== undefined && Ipv4.parse(s.router) === undefined) return bad("router", `"${s.router}": not an IPv4 address`)
+  if (s.metadata !== undefined) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(s.metadata)
+    if (!m || Ipv4.parse(m[1]!) === undefined || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      return bad("metadata", `"${s.metadata}": expected the metadata service as IPv4:port, e.g. 192.0.2.100:8773`)
+    }
+  }
   return Either.right({
     mode: s.mode,
     subnet,

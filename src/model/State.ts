@@ -181,8 +181,9 @@ export const groupByName = (s: State, account: string, name: string): SecurityGr
   return undefined
 }
 
-/** Groups in creation order (ids come from a sequence, but are scrambled: sort by the order they were made). */
-export const groups = (s: State): Array<SecurityGroup.Group> => Array.from(HashMap.values(s.groups))
+/** Groups sorted by account, then name (ids are scrambled sequence numbers and say nothing of order). */
+export const groups = (s: State): Array<SecurityGroup.Group> =>
+  Array.from(HashMap.values(s.groups)).sort((a, b) => (a.account === b.account ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.account < b.account ? -1 : 1))
 
 export const address = (s: State, ip: string): Address | undefined => Option.getOrUndefined(HashMap.get(s.addresses, ip))
 
