@@ -9,16 +9,18 @@ import * as Network from "../model/Network.js"
 import * as PolicyConfig from "../model/PolicyConfig.js"
 import * as Topology from "../model/Topology.js"
 import * as VmType from "../model/VmType.js"
+import * as Distribution from "../sim/Distribution.js"
 
 export const SimBackendConfig = Schema.Struct({
   kind: Schema.Literal("sim"),
-  /** Mean boot time of a simulated instance, seconds (lognormal around it unless `bootDistribution` says otherwise). */
-  bootDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
-  bootDistribution: Schema.optional(Schema.Literal("constant", "uniform", "exponential", "lognormal")),
+  /** How long a simulated instance takes to boot (default: lognormal, median 3 s). */
+  bootDelay: Schema.optional(Distribution.Distribution),
+  /** How long a terminated simulated instance takes to shut down (default: constant 1 s). */
+  stopDelay: Schema.optional(Distribution.Distribution),
   /** Probability that a simulated boot fails. */
   failureProbability: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
-  /** How long a terminated simulated instance takes to shut down, seconds. */
-  stopDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+  /** POWERSAVE: how long a woken node takes to report (default 60 s). */
+  wakeDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
   seed: Schema.optional(Schema.Int)
 })
 
@@ -56,7 +58,13 @@ export const defaults = {
     ...Network.defaultSettings,
     metadata: "127.0.0.1:8773"
   },
-  backend: { kind: "sim", bootDelaySeconds: 3, bootDistribution: "lognormal", failureProbability: 0, stopDelaySeconds: 1, seed: 1 },
+  backend: {
+    kind: "sim",
+    bootDelay: { kind: "lognormal", medianSeconds: 3, sigma: 0.3 },
+    stopDelay: { kind: "constant", seconds: 1 },
+    failureProbability: 0,
+    seed: 1
+  },
   tickSeconds: 10
 } as const
 

@@ -12,6 +12,11 @@ import { Console, Effect, Option } from "effect"
 import * as Bootstrap from "../api/Bootstrap.js"
 import * as Availability from "../model/Availability.js"
 import * as Capacity from "../model/Capacity.js"
+import * as Ids from "../model/Ids.js"
+import * as Devices from "../model/NetworkDevices.js"
+import * as NetworkDiff from "../model/NetworkDiff.js"
+import * as NetworkPlan from "../model/NetworkPlan.js"
+import * as NetworkRender from "../model/NetworkRender.js"
 import * as State from "../model/State.js"
 import * as Accounts from "../store/Accounts.js"
 import * as Database from "../store/Database.js"
@@ -169,7 +174,35 @@ const vmTypes = Command.make("vm-types", { data, json }, ({ data, json }) =>
   )
 ).pipe(Command.withDescription("VM types with free / max slots per zone, Eucalyptus's arithmetic"))
 
+const networkPlan = Command.make(
+  "network-plan",
+  {
+    data,
+    zone: Options.text("zone"),
+    privateInterface: Options.text("private-interface").pipe(Options.withDefault("eth1"), Options.withDescription("the head's interface toward the nodes")),
+    publicInterface: Options.text("public-interface").pipe(Options.withDefault("eth0"), Options.withDescription("the head's public interface")),
+    format: Options.choice("format", ["iptables", "ip", "json"]).pipe(Options.withDefault("iptables" as const))
+  },
+  (o) =>
+    withDb(
+      o.data,
+      Effect.gen(function* () {
+        const { state } = yield* Bootstrap.replay
+        const head = { privateInterface: o.privateInterface, publicInterface: o.publicInterface }
+        const plan = NetworkPlan.compile(state, Ids.zoneName(o.zone), head)
+        if (plan._tag === "Left") return yield* Effect.fail(new Accounts.AccountError({ message: `${plan.left.field}: ${plan.left.message}` }))
+        if (o.format === "json") return yield* Console.log(JSON.stringify(plan.right, null, 2))
+        if (o.format === "ip") {
+          const devices = NetworkRender.headDevices(plan.right, { _tag: "vlan", dev: o.privateInterface })
+          for (const argv of NetworkDiff.devices(Devices.none, devices)) yield* Console.log(argv.join(" "))
+          return
+        }
+        yield* Console.log(NetworkRender.restore(plan.right, NetworkRender.nothing) ?? "# empty plan: nothing to apply in this zone")
+      })
+    )
+).pipe(Command.withDescription("print a zone's network plan as the cluster head would apply it (iptables-restore input, ip commands or JSON)"))
+
 export const adminCommand = Command.make("admin").pipe(
-  Command.withSubcommands([credentials, createAccount, accounts, addKey, deactivateKey, images, nodes, vmTypes]),
+  Command.withSubcommands([credentials, createAccount, accounts, addKey, deactivateKey, images, nodes, vmTypes, networkPlan]),
   Command.withDescription("operate a cloud: accounts, keys, images, nodes, VM types")
 )

@@ -150,7 +150,8 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const wantsPublic = addressing === "public"
       const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? freePublic.length : Number.POSITIVE_INFINITY
       const max = Math.min(slotsFree, publicLimit)
-      const rejection: Rejection = slotsFree <= 0
+      // Whichever limit binds names the rejection.
+      const rejection: Rejection = slotsFree <= publicLimit
         ? { _tag: "SubnetFull", group: group.id, detail: `${Network.slotsPerNetwork(net)} instance slots per security group (addressesPerNetwork ${net.addressesPerNetwork}), all in use` }
         : { _tag: "NoPublicAddress", detail: `all ${net.publicIps.length} public addresses are in use (launch with private addressing to go without)` }
       return {

@@ -37,13 +37,14 @@ export const scramble32 = (n: number): number => {
   return x
 }
 
-export const hex8 = (n: number): string => scramble32(n).toString(16).padStart(8, "0")
+/** 8 hex digits for a sequence number; a per-kind salt keeps i-…, r-…, sg-… of the same number apart. */
+export const hex8 = (n: number, salt = 0): string => scramble32((n ^ salt) >>> 0).toString(16).padStart(8, "0")
 
 export const instanceId = (seq: number): InstanceId => `i-${hex8(seq)}` as InstanceId
-export const reservationId = (seq: number): ReservationId => `r-${hex8(seq)}` as ReservationId
-export const groupId = (seq: number): GroupId => `sg-${hex8(seq)}` as GroupId
-export const allocationId = (seq: number): AllocationId => `eipalloc-${hex8(seq)}` as AllocationId
-export const associationId = (seq: number): AssociationId => `eipassoc-${hex8(seq)}` as AssociationId
+export const reservationId = (seq: number): ReservationId => `r-${hex8(seq, 0x5a5a5a5a)}` as ReservationId
+export const groupId = (seq: number): GroupId => `sg-${hex8(seq, 0x3c3c3c3c)}` as GroupId
+export const allocationId = (seq: number): AllocationId => `eipalloc-${hex8(seq, 0x69696969)}` as AllocationId
+export const associationId = (seq: number): AssociationId => `eipassoc-${hex8(seq, 0x0f0f0f0f)}` as AssociationId
 
 /** Eucalyptus's instId2mac: `i-1a2b3c4d` → `d0:0d:1a:2b:3c:4d`. */
 export const macOf = (id: InstanceId): string => {

@@ -119,9 +119,13 @@ export const maxVlanFor = (subnet: Ipv4.Cidr, addressesPerNetwork: number): numb
 export const validate = (s: NetworkSettings): Either.Either<Network, NetworkSettingsError> => {
   const subnet = Ipv4.parseCidr(s.subnet ?? DEFAULTS.subnet)
   if (!subnet) return bad("subnet", `"${s.subnet}": expected a CIDR block such as 172.31.0.0/16`)
-  const n = s.addressesPerNetwork ?? DEFAULTS.addressesPerNetwork
-  if (n < 4 || (n & (n - 1)) !== 0) return bad("addressesPerNetwork", `${n}: must be a power of two, at least 4`)
-  if (n > Ipv4.size(subnet)) return bad("addressesPerNetwork", `${n}: larger than the subnet ${Ipv4.formatCidr(subnet)}`)
+  const managedMode = s.mode === "MANAGED" || s.mode === "MANAGED-NOVLAN"
+  // Only the MANAGED modes carve the subnet into per-group networks.
+  const n = s.addressesPerNetwork ?? Math.min(DEFAULTS.addressesPerNetwork, Ipv4.size(subnet))
+  if (managedMode || s.addressesPerNetwork !== undefined) {
+    if (n < 4 || (n & (n - 1)) !== 0) return bad("addressesPerNetwork", `${n}: must be a power of two, at least 4`)
+    if (n > Ipv4.size(subnet)) return bad("addressesPerNetwork", `${n}: larger than the subnet ${Ipv4.formatCidr(subnet)}`)
+  }
   const pub = expandPublicIps(s.publicIps ?? [])
   if (Either.isLeft(pub)) return Either.left(pub.left)
   for (const ip of pub.right) {

@@ -98,7 +98,7 @@ export const register = (i: NewImage) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const seq = yield* Meta.next("image")
-    const id = `${prefix[i.kind]}-${Ids.hex8(seq)}`
+    const id = `${prefix[i.kind]}-${Ids.hex8(seq, 0x77777777)}`
     yield* sql`INSERT INTO images (id, owner, name, description, kind, location, architecture, public, kernel_id, ramdisk_id,
       root_device_name, virtualization, path, digest, size_bytes, state, created_at)
       VALUES (${id}, ${i.owner}, ${i.name}, ${i.description ?? ""}, ${i.kind}, ${i.location}, ${i.architecture ?? "x86_64"},

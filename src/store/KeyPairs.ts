@@ -123,7 +123,8 @@ const toKeyPair = (r: Row): KeyPair => ({
   createdAt: r.created_at
 })
 
-const newId = () => `key-${randomBytes(8).toString("hex").slice(0, 17)}`
+// EC2 key pair ids are "key-" and 17 hex digits.
+const newId = () => `key-${randomBytes(9).toString("hex").slice(0, 17)}`
 
 export const insert = (k: Omit<KeyPair, "id">) =>
   Effect.gen(function* () {

@@ -86,7 +86,14 @@ export const Node = Schema.Struct({
   /** Disk offered to instances; default: the size of the instances file system minus the image cache. */
   diskGiB: Schema.optional(NonNegative),
   guest: Schema.optionalWith(Guest, { default: () => Schema.decodeSync(Guest)({}) }),
-  timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
+  timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) }),
+  /**
+   * MANAGED networking: the interface toward the cluster head on which the node's 802.1Q devices
+   * and eucabr<vlan> bridges are made (Eucalyptus's NC did it itself). Omit if the operator makes them.
+   */
+  privateInterface: Schema.optional(IfName),
+  /** Put before ip commands on the node, e.g. ["sudo", "-n"]. */
+  commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
 })
 export type Node = typeof Node.Type
 

@@ -1,0 +1,42 @@
+/** The action table: one entry per EC2 action we answer, no reflection. */
+import * as Addresses from "./actions/Addresses.js"
+import * as Images from "./actions/Images.js"
+import * as Instances from "./actions/Instances.js"
+import * as KeyPairs from "./actions/KeyPairs.js"
+import * as SecurityGroups from "./actions/SecurityGroups.js"
+import * as Tags from "./actions/Tags.js"
+import * as Zones from "./actions/Zones.js"
+import type * as H from "./Handler.js"
+
+export const table: H.Table = {
+  DescribeRegions: Zones.DescribeRegions,
+  DescribeAvailabilityZones: Zones.DescribeAvailabilityZones,
+  DescribeImages: Images.DescribeImages,
+  RegisterImage: Images.RegisterImage,
+  DeregisterImage: Images.DeregisterImage,
+  DescribeImageAttribute: Images.DescribeImageAttribute,
+  CreateKeyPair: KeyPairs.CreateKeyPair,
+  ImportKeyPair: KeyPairs.ImportKeyPair,
+  DescribeKeyPairs: KeyPairs.DescribeKeyPairs,
+  DeleteKeyPair: KeyPairs.DeleteKeyPair,
+  CreateSecurityGroup: SecurityGroups.CreateSecurityGroup,
+  DeleteSecurityGroup: SecurityGroups.DeleteSecurityGroup,
+  DescribeSecurityGroups: SecurityGroups.DescribeSecurityGroups,
+  AuthorizeSecurityGroupIngress: SecurityGroups.AuthorizeSecurityGroupIngress,
+  RevokeSecurityGroupIngress: SecurityGroups.RevokeSecurityGroupIngress,
+  RunInstances: Instances.RunInstances,
+  DescribeInstances: Instances.DescribeInstances,
+  DescribeInstanceStatus: Instances.DescribeInstanceStatus,
+  TerminateInstances: Instances.TerminateInstances,
+  RebootInstances: Instances.RebootInstances,
+  GetConsoleOutput: Instances.GetConsoleOutput,
+  DescribeInstanceTypes: Instances.DescribeInstanceTypes,
+  CreateTags: Tags.CreateTags,
+  DeleteTags: Tags.DeleteTags,
+  DescribeTags: Tags.DescribeTags,
+  AllocateAddress: Addresses.AllocateAddress,
+  AssociateAddress: Addresses.AssociateAddress,
+  DisassociateAddress: Addresses.DisassociateAddress,
+  ReleaseAddress: Addresses.ReleaseAddress,
+  DescribeAddresses: Addresses.DescribeAddresses
+}

@@ -1,0 +1,132 @@
+/** The core's records as EC2 shapes: instances, groups and addresses, as Describe* shows them. */
+import * as Lifecycle from "../model/Lifecycle.js"
+import * as Network from "../model/Network.js"
+import type * as SecurityGroup from "../model/SecurityGroup.js"
+import * as State from "../model/State.js"
+import type * as Tags from "../store/Tags.js"
+import type * as Shapes from "./protocol/Ec2Shapes.js"
+
+export const tagList = (tags: ReadonlyArray<Tags.Tag> | undefined): ReadonlyArray<Shapes.Tag> | undefined =>
+  tags === undefined || tags.length === 0 ? undefined : tags.map((t) => ({ Key: t.key, Value: t.value }))
+
+const dns = (ip: string | undefined, region: string, kind: "private" | "public") =>
+  ip === undefined ? "" : kind === "private" ? `ip-${ip.replaceAll(".", "-")}.${region}.compute.internal` : `euca-${ip.replaceAll(".", "-")}.${region}.eucalyptus.cloud`
+
+export const instanceState = (s: Lifecycle.InstanceState): Shapes.InstanceState => ({ Code: Lifecycle.code[s], Name: s })
+
+export const groupIdentifiers = (s: State.State, ids: ReadonlyArray<string>): Array<Shapes.GroupIdentifier> =>
+  ids.map((id) => ({ GroupId: id, GroupName: State.group(s, id)?.name ?? id }))
+
+export const instance = (s: State.State, i: State.Instance, region: string, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Instance => {
+  const live = i.state === "pending" || i.state === "running"
+  const transition = i.state === "terminated" || i.state === "shutting-down" ? `${i.stateReason?.message ?? "terminated"}` : ""
+  return {
+    InstanceId: i.id,
+    ImageId: i.imageId,
+    State: instanceState(i.state),
+    PrivateDnsName: live ? dns(i.net.privateIp, region, "private") : "",
+    PublicDnsName: live ? dns(i.net.publicIp, region, "public") : "",
+    StateTransitionReason: transition,
+    ...(i.keyName !== undefined ? { KeyName: i.keyName } : {}),
+    AmiLaunchIndex: i.launchIndex,
+    InstanceType: i.vmType,
+    LaunchTime: i.launchedAt,
+    Placement: { AvailabilityZone: i.zone, GroupName: "", Tenancy: "default" },
+    ...(i.kernelId !== undefined ? { KernelId: i.kernelId } : {}),
+    ...(i.ramdiskId !== undefined ? { RamdiskId: i.ramdiskId } : {}),
+    Monitoring: { State: "disabled" },
+    ...(live && i.net.privateIp !== undefined ? { PrivateIpAddress: i.net.privateIp } : {}),
+    ...(live && i.net.publicIp !== undefined ? { PublicIpAddress: i.net.publicIp } : {}),
+    ...(i.stateReason !== undefined && i.state !== "running" && i.state !== "pending" ? { StateReason: { Code: i.stateReason.code, Message: i.stateReason.message } } : {}),
+    Architecture: "x86_64",
+    RootDeviceType: "instance-store",
+    RootDeviceName: "/dev/sda1",
+    BlockDeviceMappings: [],
+    VirtualizationType: "paravirtual",
+    Hypervisor: "xen",
+    ...(i.clientToken !== undefined ? { ClientToken: i.clientToken } : {}),
+    SecurityGroups: groupIdentifiers(s, i.groups),
+    SourceDestCheck: true,
+    ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
+  }
+}
+
+export const reservation = (
+  s: State.State,
+  instances: ReadonlyArray<State.Instance>,
+  region: string,
+  tags: ReadonlyMap<string, ReadonlyArray<Tags.Tag>>
+): Shapes.Reservation => ({
+  ReservationId: instances[0]!.reservationId,
+  OwnerId: instances[0]!.account,
+  Groups: groupIdentifiers(s, instances[0]!.groups),
+  Instances: instances.map((i) => instance(s, i, region, tags.get(i.id)))
+})
+
+/** Instances grouped by reservation, in launch order. */
+export const reservations = (
+  s: State.State,
+  instances: ReadonlyArray<State.Instance>,
+  region: string,
+  tags: ReadonlyMap<string, ReadonlyArray<Tags.Tag>>
+): Array<Shapes.Reservation> => {
+  const groups = new Map<string, Array<State.Instance>>()
+  for (const i of instances) {
+    const list = groups.get(i.reservationId) ?? []
+    list.push(i)
+    groups.set(i.reservationId, list)
+  }
+  return [...groups.values()].map((list) => reservation(s, list, region, tags))
+}
+
+const protocolName = (p: SecurityGroup.Protocol): string => (p === "all" ? "-1" : p)
+
+/** EC2 groups a group's rules into IpPermissions by (protocol, ports), with the sources listed inside. */
+export const permissions = (s: State.State, rules: ReadonlyArray<SecurityGroup.Rule>): Array<Shapes.IpPermission> => {
+  const byKey = new Map<string, { p: SecurityGroup.Rule; cidrs: Array<string>; groups: Array<string> }>()
+  for (const r of rules) {
+    const k = `${r.protocol}:${r.fromPort}:${r.toPort}`
+    const e = byKey.get(k) ?? { p: r, cidrs: [], groups: [] }
+    if (r.source._tag === "Cidr") e.cidrs.push(r.source.cidr)
+    else e.groups.push(r.source.groupId)
+    byKey.set(k, e)
+  }
+  return [...byKey.values()].map(({ p, cidrs, groups }) => ({
+    IpProtocol: protocolName(p.protocol),
+    ...(p.protocol === "all" ? {} : { FromPort: p.fromPort, ToPort: p.toPort }),
+    IpRanges: cidrs.map((c) => ({ CidrIp: c })),
+    UserIdGroupPairs: groups.map((g) => {
+      const grp = State.group(s, g)
+      return { GroupId: g, ...(grp ? { GroupName: grp.name, UserId: grp.account } : {}) }
+    }),
+    Ipv6Ranges: [],
+    PrefixListIds: []
+  }))
+}
+
+export const securityGroup = (s: State.State, g: SecurityGroup.Group, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.SecurityGroup => ({
+  GroupId: g.id,
+  GroupName: g.name,
+  Description: g.description,
+  OwnerId: g.account,
+  IpPermissions: permissions(s, g.rules),
+  IpPermissionsEgress: [],
+  ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
+})
+
+export const address = (s: State.State, a: State.Address, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Address => {
+  const inst = a.instance !== undefined ? State.instance(s, a.instance) : undefined
+  return {
+    PublicIp: a.ip,
+    ...(a.allocationId !== undefined ? { AllocationId: a.allocationId } : {}),
+    Domain: "standard",
+    ...(a.instance !== undefined ? { InstanceId: a.instance } : {}),
+    ...(a.associationId !== undefined ? { AssociationId: a.associationId } : {}),
+    ...(inst?.net.privateIp !== undefined ? { PrivateIpAddress: inst.net.privateIp } : {}),
+    PublicIpv4Pool: "eucalyptus",
+    NetworkBorderGroup: "",
+    ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
+  }
+}
+
+export { Network }

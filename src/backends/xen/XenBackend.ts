@@ -1,0 +1,249 @@
+/**
+ * The Xen backend behind the controller's Backend port: nodes driven over SSH with xl (NodeAgent),
+ * reconciled against what the controller expects every few seconds, and each zone's network plan
+ * applied on its cluster head (and nodes) by the NetworkApplier over the same SSH connections.
+ *
+ * Effects run concurrently but one at a time per instance (a stop waits for its start). A start that
+ * fails is reported as InstanceFailed after NodeAgent has undone what it did; a node that cannot be
+ * reached for `lostAfter` consecutive polls is reported lost (its instances fail, their capacity is
+ * released) and comes back when it answers again.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Clock, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import * as Backend from "../../controller/Backend.js"
+import type * as Commands from "../../model/Commands.js"
+import type * as Effects from "../../model/Effects.js"
+import type * as Ids from "../../model/Ids.js"
+import * as State from "../../model/State.js"
+import * as Units from "../../model/Units.js"
+import * as Images from "../../store/Images.js"
+import * as NetworkApplier from "../net/NetworkApplier.js"
+import type * as Runner from "../net/Runner.js"
+import * as ImageStore from "./ImageStore.js"
+import * as NodeAgent from "./NodeAgent.js"
+import * as NodesFile from "./NodesFile.js"
+import * as Reconcile from "./Reconcile.js"
+import type * as SshHost from "./SshHost.js"
+import * as SshPool from "./SshPool.js"
+
+export interface Options {
+  readonly nodes: NodesFile.NodesFile
+  /** How often `xl list` is compared with the controller's expectations. Default 5 s. */
+  readonly reconcileEvery?: Duration.DurationInput
+  /** Consecutive failed polls before a node is reported lost. Default 3. */
+  readonly lostAfter?: number
+  readonly ssh?: SshHost.Options
+  /** Extra xl.cfg keys per instance (the stand-in xl's test keys). */
+  readonly extraKeys?: NodeAgent.Options["extraKeys"]
+}
+
+const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, timeoutMs: number): Runner.Runner => ({
+  where: `ssh ${host.target.user}@${host.target.host}`,
+  run: (argv, stdin) =>
+    host.run([...prefix, ...argv], { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }).pipe(
+      Effect.map((r) => ({ code: r.exitCode ?? 255, stdout: r.stdout, stderr: r.stderr })),
+      Effect.mapError((e) => ({ _tag: "RunnerError", where: host.target.host, command: argv.join(" "), message: e.message }) as unknown as Runner.RunnerError)
+    )
+})
+
+export const make = (options: Options): Effect.Effect<Backend.BackendShape, unknown, Scope.Scope | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const file = options.nodes
+    const sqlService = yield* Effect.context<SqlClient.SqlClient>()
+    const pool = yield* SshPool.make(NodesFile.targets(file), options.ssh)
+    // Images come from the cloud's image table; only images registered with a file can boot on Xen.
+    const images: Pick<ImageStore.ImageStoreShape, "get"> = {
+      get: (id) =>
+        Images.get(id).pipe(
+          Effect.provide(sqlService),
+          Effect.orDie,
+          Effect.flatMap((o) => {
+            if (Option.isNone(o)) return Effect.fail(new ImageStore.ImageNotFound({ id, message: `no image ${id}` }))
+            const i = o.value
+            if (i.path === undefined || i.digest === undefined || i.sizeBytes === undefined) {
+              return Effect.fail(
+                new ImageStore.ImageNotFound({ id, message: `image ${id} has no file on this cloud: register one with \`euca admin images register --file\`` })
+              )
+            }
+            return Effect.succeed({ id, kind: i.kind, digest: i.digest, sizeBytes: i.sizeBytes, path: i.path, name: i.name })
+          })
+        )
+    }
+    const agents = yield* NodeAgent.all(file, pool, images, {
+      defaultKernelId: file.images?.defaultKernelId,
+      defaultRamdiskId: file.images?.defaultRamdiskId,
+      extraKeys: options.extraKeys
+    })
+    const zones: Record<string, NetworkApplier.ZoneHosts> = {}
+    for (const h of file.clusterHeads) {
+      const headHost = yield* pool.host(`head:${h.zone}`)
+      const nodes = []
+      for (const n of file.nodes.filter((x) => x.zone === h.zone && x.privateInterface !== undefined)) {
+        nodes.push({
+          node: n.name,
+          host: { runner: sshRunner(yield* pool.host(n.name), n.commandPrefix, n.timeouts.commandMs), segment: { _tag: "vlan" as const, dev: n.privateInterface! } }
+        })
+      }
+      zones[h.zone] = {
+        head: { privateInterface: h.privateInterface, publicInterface: h.publicInterface },
+        headHost: { runner: sshRunner(headHost, h.commandPrefix, h.timeouts.commandMs), segment: { _tag: "vlan", dev: h.privateInterface } },
+        nodes
+      }
+    }
+    const applier = yield* NetworkApplier.make({ zones })
+    const locks = new Map<string, Effect.Semaphore>()
+    const lockOf = (id: string) => {
+      let l = locks.get(id)
+      if (!l) {
+        l = Effect.unsafeMakeSemaphore(1)
+        locks.set(id, l)
+      }
+      return l
+    }
+    let ctx: Backend.BackendContext | undefined
+    let scope: Scope.Scope | undefined
+    const now = Clock.currentTimeMillis.pipe(Effect.map((t) => Units.ms(Number(t))))
+    const report = (make: (at: Units.Millis) => Commands.Command) =>
+      Effect.gen(function* () {
+        if (ctx) yield* ctx.report(make(yield* now))
+      })
+    const agent = (node: string) => {
+      const a = agents.get(node)
+      return a === undefined ? Effect.dieMessage(`no agent for node ${node}: it is not in the nodes file`) : Effect.succeed(a)
+    }
+
+    const execute = (e: Effects.Effect): Effect.Effect<void> => {
+      const work: Effect.Effect<void> = (() => {
+        switch (e._tag) {
+          case "StartInstance": {
+            const spec = e.instance
+            return lockOf(spec.id).withPermits(1)(
+              Effect.gen(function* () {
+                const a = yield* agent(spec.node)
+                const r = yield* Effect.either(a.start(spec))
+                if (r._tag === "Left") {
+                  yield* Effect.logWarning(`start of ${spec.id} on ${spec.node} failed: ${NodeAgent.reasonOf(r.left)}`)
+                  yield* report((at) => ({ _tag: "InstanceFailed", at, instanceId: spec.id, reason: NodeAgent.reasonOf(r.left) }))
+                } else {
+                  yield* Effect.logInfo(`${spec.id} created on ${spec.node} as domain ${r.right.domid}`)
+                  yield* report((at) => ({ _tag: "InstanceBooted", at, instanceId: spec.id }))
+                }
+              })
+            )
+          }
+          case "StopInstance": {
+            const id = e.instanceId
+            return lockOf(id).withPermits(1)(
+              Effect.gen(function* () {
+                const a = yield* agent(e.node)
+                const r = yield* Effect.either(a.destroy(id).pipe(Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.intersect(Schedule.recurs(2))))))
+                if (r._tag === "Left") {
+                  // The reconcile loop sees the domain still there and sends the destroy again.
+                  yield* Effect.logWarning(`destroy of ${id} on ${e.node} failed (reconcile will retry): ${r.left.message}`)
+                  return
+                }
+                yield* report((at) => ({ _tag: "InstanceStopped", at, instanceId: id }))
+                locks.delete(id)
+              })
+            )
+          }
+          case "RebootInstance": {
+            const id = e.instanceId
+            return lockOf(id).withPermits(1)(
+              Effect.gen(function* () {
+                const a = yield* agent(e.node)
+                const r = yield* Effect.either(a.reboot(id))
+                if (r._tag === "Left") yield* Effect.logWarning(`reboot of ${id} failed: ${r.left.message}`)
+                else yield* Effect.logInfo(`${id} rebooted${r.right.hard ? " (hard: destroyed and re-created)" : ""}`)
+              })
+            )
+          }
+          case "ApplyNetwork": {
+            if (zones[e.zone] === undefined) return Effect.logWarning(`no cluster head for zone ${e.zone} in the nodes file: its network plan is not applied`)
+            return Effect.gen(function* () {
+              if (!ctx) return
+              const s = yield* ctx.state
+              const r = yield* Effect.either(applier.applyState(s, e.zone))
+              if (r._tag === "Left") yield* Effect.logError(`network plan of ${e.zone} not applied: ${r.left.message}`)
+              else yield* Effect.logInfo(`network plan of ${e.zone} applied (${r.right.restores} restore, ${r.right.commands.length} ip commands)`)
+            })
+          }
+          case "PowerUp":
+            // No wake-on-LAN here: the node never slept; it reports at once.
+            return report((at) => ({ _tag: "NodeReported", at, nodeId: e.node }))
+          case "PowerDown":
+            return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the Xen backend does not switch nodes off (it stays up)`)
+        }
+      })()
+      return scope === undefined ? work : Effect.forkIn(work, scope).pipe(Effect.asVoid)
+    }
+
+    const failures = new Map<string, number>()
+    const lostAfter = options.lostAfter ?? 3
+
+    /** One poll: resources and domains of every node, then the reconcile's verdicts. */
+    const poll = Effect.gen(function* () {
+      if (!ctx) return
+      const s = yield* ctx.state
+      const observed: Array<Reconcile.Observed> = []
+      yield* Effect.forEach(
+        [...agents.values()],
+        (a) =>
+          Effect.gen(function* () {
+            const node = s.nodes.find((n) => n.id === a.node.name)
+            if (!node) return
+            const r = yield* Effect.either(Effect.all([a.resources, a.list]))
+            if (r._tag === "Left") {
+              const n = (failures.get(a.node.name) ?? 0) + 1
+              failures.set(a.node.name, n)
+              yield* Effect.logWarning(`node ${a.node.name} did not answer (${n}/${lostAfter}): ${r.left.message}`)
+              if (n >= lostAfter && node.state !== "down") {
+                yield* report((at) => ({ _tag: "NodeLost", at, nodeId: a.node.name, reason: `no answer over SSH ${n} times: ${r.left.message}` }))
+              }
+              return
+            }
+            failures.set(a.node.name, 0)
+            yield* report((at) => ({ _tag: "NodeReported", at, nodeId: a.node.name, capacity: r.right[0].capacity }))
+            observed.push({ node: a.node.name, domains: r.right[1] })
+          }),
+        { concurrency: "unbounded", discard: true }
+      )
+      const after = yield* ctx.state
+      const expected = State.liveInstances(after)
+        .filter((i) => i.dispatched)
+        .map((i) => ({ id: i.id, node: i.node, state: i.state as Reconcile.ExpectedState }))
+      const verdict = Reconcile.reconcile(expected, observed)
+      for (const c of Reconcile.commands(verdict, yield* now)) if (ctx) yield* ctx.report(c)
+      for (const u of verdict.unknown) {
+        yield* Effect.logWarning(`node ${u.node} runs domain ${u.name ?? "(null)"} (id ${u.domid}) that no instance of this cloud expects; left alone`)
+      }
+      for (const st of verdict.stopping) {
+        yield* execute({ _tag: "StopInstance", instanceId: st.id as Ids.InstanceId, node: st.node as Ids.NodeId })
+      }
+    })
+
+    const start = (c: Backend.BackendContext) =>
+      Effect.gen(function* () {
+        ctx = c
+        scope = yield* Effect.scope
+        yield* poll.pipe(Effect.catchAllCause((e) => Effect.logError(`first poll of the nodes failed: ${e}`)))
+        yield* Effect.forkScoped(
+          Effect.sleep(options.reconcileEvery ?? Duration.seconds(5)).pipe(
+            Effect.zipRight(poll),
+            Effect.catchAllCause((e) => Effect.logError(`reconcile failed: ${e}`)),
+            Effect.forever
+          )
+        )
+      })
+
+    const consoleOutput = (i: State.Instance) =>
+      Effect.gen(function* () {
+        const a = agents.get(i.node)
+        if (!a) return yield* new Backend.BackendError({ message: `node ${i.node} is not in the nodes file`, node: i.node })
+        return yield* a.consoleOutput(i.id).pipe(Effect.mapError((e) => new Backend.BackendError({ message: e.message, node: i.node })))
+      })
+
+    return { name: "xen", start, execute, consoleOutput } satisfies Backend.BackendShape
+  })
+
+export const layer = (options: Options): Layer.Layer<Backend.Backend, unknown, SqlClient.SqlClient> => Layer.scoped(Backend.Backend, make(options))
