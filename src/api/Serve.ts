@@ -119,6 +119,7 @@ export const start = (options: Options): Effect.Effect<Running, unknown, Scope.S
         const listening = yield* Server.start({ host: options.host, port: options.port, region: opened.region }).pipe(
           Effect.provideService(Controller.Controller, controller)
         )
+        yield* Effect.addFinalizer(() => Effect.logInfo("eucalyptus: shutting down (the journal is complete; a restart carries on from it)"))
         const running: Running = { url: listening.url, region: opened.region, firstStart: opened.firstStart }
         if (options.banner ?? true) yield* Console.log(banner(running, dataDir))
         return running

@@ -5,8 +5,8 @@
  * next start brings the cloud in line (each change journaled).
  */
 import { createHash } from "node:crypto"
-import { readFileSync, statSync } from "node:fs"
-import { resolve } from "node:path"
+import { existsSync, readFileSync, statSync } from "node:fs"
+import { join, resolve } from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as Bootstrap from "../api/Bootstrap.js"
@@ -25,7 +25,13 @@ import * as Images from "../store/Images.js"
 const data = Options.directory("data").pipe(Options.withDefault("./data"), Options.withDescription("the cloud's data directory"))
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON (for scripts)"))
 
-const withDb = <A, E, R>(dir: string, eff: Effect.Effect<A, E, R>) => Effect.provide(eff, Database.layer(resolve(dir)))
+/** Admin commands work on an existing cloud: they never create a data directory by accident. */
+const withDb = <A, E, R>(dir: string, eff: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() =>
+    existsSync(join(resolve(dir), Database.FILE_NAME))
+      ? Effect.void
+      : Effect.fail(new Accounts.AccountError({ message: `no cloud in ${resolve(dir)}: start one there with \`euca serve --data ${dir}\`` }))
+  ).pipe(Effect.zipRight(Effect.provide(eff, Database.layer(resolve(dir)))))
 
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)))

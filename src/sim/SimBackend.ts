@@ -201,7 +201,13 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
 
     // A console log lost with a restart is written again: it depends only on the seed and the instance.
     const consoleOutput = (i: State.Instance): Effect.Effect<string, Backend.BackendError> =>
-      Effect.sync(() => consoles.get(i.id) ?? (i.state === "running" ? bootLog(seed, Effects.specOf({ network: { mode: "SYSTEM" } } as State.State, i), 0) : ""))
+      Effect.gen(function* () {
+        const known = consoles.get(i.id)
+        if (known !== undefined || i.state !== "running") return known ?? ""
+        const c = yield* Ref.get(ctxRef)
+        if (Option.isNone(c)) return ""
+        return bootLog(seed, Effects.specOf(yield* c.value.ctx.state, i), 0)
+      })
 
     return { name: "sim", start, execute, consoleOutput } satisfies Backend.BackendShape
   })
