@@ -9,7 +9,7 @@
  * released) and comes back when it answers again.
  */
 import type { SqlClient } from "@effect/sql"
-import { Clock, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
 import * as Backend from "../../controller/Backend.js"
 import type * as Commands from "../../model/Commands.js"
 import type * as Effects from "../../model/Effects.js"
@@ -112,6 +112,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       return a === undefined ? Effect.dieMessage(`no agent for node ${node}: it is not in the nodes file`) : Effect.succeed(a)
     }
 
+    const networkDone = new Map<string, Deferred.Deferred<void>>()
     const execute = (e: Effects.Effect): Effect.Effect<void> => {
       const work: Effect.Effect<void> = (() => {
         switch (e._tag) {
@@ -175,7 +176,19 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the Xen backend does not switch nodes off (it stays up)`)
         }
       })()
-      return scope === undefined ? work : Effect.forkIn(work, scope).pipe(Effect.asVoid)
+      // A zone's network applies run one after another, and a start waits for the apply decided
+      // before it: the instance's bridge and filter must exist before its domain is created.
+      const zone = e._tag === "ApplyNetwork" ? e.zone : e._tag === "StartInstance" ? e.instance.zone : undefined
+      const before = zone === undefined ? undefined : networkDone.get(zone)
+      const ordered = before === undefined ? work : Deferred.await(before).pipe(Effect.zipRight(work))
+      if (e._tag !== "ApplyNetwork") return scope === undefined ? ordered : Effect.forkIn(ordered, scope).pipe(Effect.asVoid)
+      return Effect.gen(function* () {
+        const done = yield* Deferred.make<void>()
+        networkDone.set(e.zone, done)
+        const run = ordered.pipe(Effect.ensuring(Deferred.succeed(done, undefined)))
+        if (scope === undefined) yield* run
+        else yield* Effect.forkIn(run, scope)
+      })
     }
 
     const failures = new Map<string, number>()
