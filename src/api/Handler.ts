@@ -29,6 +29,12 @@ export type Handler<Op extends Shapes.OperationName> = (
 
 export type Table = { readonly [Op in Shapes.OperationName]: Handler<Op> }
 
+/**
+ * Outputs a handler hands out again, unchanged, while nothing they show has changed (memoized
+ * Describe answers): the server may keep and reuse their XML. Never change such an output.
+ */
+export const reusable = new WeakSet<object>()
+
 /** Our own failures (storage) are 500s and logged; a user's mistake never reaches here. */
 export const internal = (e: SqlError.SqlError) =>
   Effect.logError(`internal error: ${e.message}`).pipe(Effect.zipRight(Effect.fail(Ec2Error.internalError())))

@@ -13,7 +13,7 @@ import * as Accounts from "../store/Accounts.js"
 import * as Images from "../store/Images.js"
 import * as KeyPairs from "../store/KeyPairs.js"
 import * as Actions from "./Actions.js"
-import type * as H from "./Handler.js"
+import * as H from "./Handler.js"
 import * as Metadata from "./Metadata.js"
 import * as Auth from "./protocol/Auth.js"
 import * as Ec2Error from "./protocol/Ec2Error.js"
@@ -35,13 +35,35 @@ export interface Listening {
   readonly url: string
 }
 
+/** How long a looked-up access key is trusted before it is read again. */
+const KEY_TTL_MS = 1000
+const MAX_CACHED_KEYS = 10_000
+
 const QUERY_PATHS = new Set(["/", "/services/Eucalyptus", "/services/Eucalyptus/", "/services/compute", "/services/compute/"])
 const FORM = "application/x-www-form-urlencoded"
 
 const send = (res: Http.ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: string) => {
-  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) })
-  res.end(body)
+  // Encoded once: the length and the bytes written come from the same buffer.
+  const bytes = Buffer.from(body, "utf8")
+  res.writeHead(status, { ...headers, "content-length": bytes.length })
+  res.end(bytes)
 }
+
+/** Sends an XML answer kept as the bytes before and after its request id. */
+const sendParts = (res: Http.ServerResponse, headers: Readonly<Record<string, string>>, parts: { readonly head: Buffer; readonly tail: Buffer }, requestId: string) => {
+  const id = Buffer.from(requestId, "utf8")
+  res.writeHead(200, { ...headers, "content-length": parts.head.length + id.length + parts.tail.length })
+  // The kept bytes go out as they are (one writev), not copied into a new buffer per answer.
+  res.cork()
+  res.write(parts.head)
+  res.write(id)
+  res.end(parts.tail)
+  res.uncork()
+}
+
+// The request id in a response rendered for reuse; found by its first occurrence, which is the
+// <requestId> element at the top, before anything a user could have put in the answer.
+const PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 const sendError = (res: Http.ServerResponse, e: Ec2Error.Ec2Error, requestId: string) => {
   const { status, body } = Xml.error(e, requestId)
@@ -69,11 +91,28 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
     const run = Runtime.runPromiseExit(runtime)
     const limit = options.maxBodyBytes ?? 1024 * 1024
 
+    // Access keys with their accounts, read from the database at most once per KEY_TTL_MS each: a
+    // key that `euca admin` deactivates (from another process) stops working within that time.
+    const keys = new Map<string, { readonly secretAccessKey: string; readonly account: Accounts.Account; readonly at: number }>()
     const lookup: Auth.Lookup<never, H.Services> = (accessKeyId) =>
-      Accounts.lookupKey(accessKeyId).pipe(
-        Effect.map((o) => (Option.isSome(o) ? { secretAccessKey: o.value.secretAccessKey, accountId: o.value.account.id } : undefined)),
-        Effect.orDie
-      )
+      Effect.suspend(() => {
+        const hit = keys.get(accessKeyId)
+        if (hit !== undefined && Date.now() - hit.at < KEY_TTL_MS) return Effect.succeed({ secretAccessKey: hit.secretAccessKey, accountId: hit.account.id })
+        return Accounts.lookupKey(accessKeyId).pipe(
+          Effect.map((o) => {
+            if (Option.isNone(o)) {
+              keys.delete(accessKeyId)
+              return undefined
+            }
+            if (keys.size >= MAX_CACHED_KEYS) keys.clear()
+            keys.set(accessKeyId, { secretAccessKey: o.value.secretAccessKey, account: o.value.account, at: Date.now() })
+            return { secretAccessKey: o.value.secretAccessKey, accountId: o.value.account.id }
+          }),
+          Effect.orDie
+        )
+      })
+
+    const rendered = new WeakMap<object, Map<string, { readonly head: Buffer; readonly tail: Buffer }>>()
 
     const query = (req: Http.IncomingMessage, res: Http.ServerResponse, url: URL, rawQuery: string, body: Buffer) =>
       Effect.gen(function* () {
@@ -91,15 +130,30 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
           )
         )
         if (identity._tag === "Left") return yield* fail(identity.left)
-        const account = yield* Accounts.byId(identity.right.accountId).pipe(Effect.orDie)
-        if (Option.isNone(account)) return yield* fail(Ec2Error.authFailure())
+        // The lookup has just cached the key with its account (accounts are never deleted).
+        const cached = keys.get(identity.right.accessKeyId)?.account
+        const account = cached?.id === identity.right.accountId ? cached : Option.getOrUndefined(yield* Accounts.byId(identity.right.accountId).pipe(Effect.orDie))
+        if (account === undefined) return yield* fail(Ec2Error.authFailure())
         const parsed = Query.parseRequest(params.right)
         if (parsed._tag === "Left") return yield* fail(parsed.left)
         const { action, version, input } = parsed.right
-        const rc: H.RequestContext = { account: account.value, params: params.right, requestId, region: options.region, now }
+        const rc: H.RequestContext = { account, params: params.right, requestId, region: options.region, now }
         const handler = Actions.table[action] as H.Handler<typeof action>
         const out = yield* Effect.either(handler(input as never, rc))
         if (out._tag === "Left") return yield* fail(out.left)
+        if (H.reusable.has(out.right)) {
+          // A memoized answer: its XML is rendered once per API version and reused with this request's id.
+          let byVersion = rendered.get(out.right)
+          if (byVersion === undefined) rendered.set(out.right, (byVersion = new Map()))
+          let parts = byVersion.get(version)
+          if (parts === undefined) {
+            const xml = Xml.response(action, out.right as Shapes.Operations[typeof action]["output"], PLACEHOLDER, { version })
+            const at = xml.indexOf(PLACEHOLDER)
+            parts = { head: Buffer.from(xml.slice(0, at), "utf8"), tail: Buffer.from(xml.slice(at + PLACEHOLDER.length), "utf8") }
+            byVersion.set(version, parts)
+          }
+          return sendParts(res, Xml.headers(requestId), parts, requestId)
+        }
         const xml = Xml.response(action, out.right as Shapes.Operations[typeof action]["output"], requestId, { version })
         send(res, 200, Xml.headers(requestId), xml)
       })

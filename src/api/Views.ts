@@ -17,7 +17,21 @@ export const instanceState = (s: Lifecycle.InstanceState): Shapes.InstanceState 
 export const groupIdentifiers = (s: State.State, ids: ReadonlyArray<string>): Array<Shapes.GroupIdentifier> =>
   ids.map((id) => ({ GroupId: id, GroupName: State.group(s, id)?.name ?? id }))
 
+// Describe* answers the same instances again and again: a view is kept while the instance record,
+// its tags (the tag cache hands out the same array until they change) and the groups (for names)
+// are the very same objects.
+const views = new WeakMap<State.Instance, { readonly tags: unknown; readonly groups: unknown; readonly region: string; readonly view: Shapes.Instance }>()
+
+/** An instance as EC2 shows it (shared: do not change what it returns). */
 export const instance = (s: State.State, i: State.Instance, region: string, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Instance => {
+  const hit = views.get(i)
+  if (hit !== undefined && hit.tags === tags && hit.groups === s.groups && hit.region === region) return hit.view
+  const view = instanceView(s, i, region, tags)
+  views.set(i, { tags, groups: s.groups, region, view })
+  return view
+}
+
+const instanceView = (s: State.State, i: State.Instance, region: string, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Instance => {
   const live = i.state === "pending" || i.state === "running"
   const transition = i.state === "terminated" || i.state === "shutting-down" ? `${i.stateReason?.message ?? "terminated"}` : ""
   return {

@@ -3,7 +3,7 @@
  * them. The simulated backend only needs the record; the Xen backend stages `path` (verified by
  * `digest`) onto its nodes.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import * as Ids from "../model/Ids.js"
 import * as Meta from "./Meta.js"
@@ -94,9 +94,32 @@ export interface NewImage {
   readonly now: number
 }
 
+// Every RunInstances reads its image, kernel and ramdisk: found images are kept in memory. Only
+// this module changes images (the admin CLI registers new ones, never changes one); each change
+// here drops the cache before and after it writes, and the generation keeps a read that raced with
+// a change from caching what it read. The time limit bounds what another process could leave stale.
+const CACHE_MS = 5000
+// One cache per database (per SqlClient): several servers may share a process (tests).
+interface Cache {
+  generation: number
+  readonly images: Map<string, { readonly image: Image; readonly at: number }>
+}
+const caches = new WeakMap<SqlClient.SqlClient, Cache>()
+const cacheOf = (sql: SqlClient.SqlClient): Cache => {
+  let c = caches.get(sql)
+  if (c === undefined) caches.set(sql, (c = { generation: 0, images: new Map() }))
+  return c
+}
+const changed = (sql: SqlClient.SqlClient) => {
+  const c = cacheOf(sql)
+  c.generation++
+  c.images.clear()
+}
+
 export const register = (i: NewImage) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    changed(sql)
     const seq = yield* Meta.next("image")
     const id = `${prefix[i.kind]}-${Ids.hex8(seq, 0x77777777)}`
     yield* sql`INSERT INTO images (id, owner, name, description, kind, location, architecture, public, kernel_id, ramdisk_id,
@@ -104,14 +127,21 @@ export const register = (i: NewImage) =>
       VALUES (${id}, ${i.owner}, ${i.name}, ${i.description ?? ""}, ${i.kind}, ${i.location}, ${i.architecture ?? "x86_64"},
       ${i.public ? 1 : 0}, ${i.kernelId ?? null}, ${i.ramdiskId ?? null}, ${i.rootDeviceName ?? "/dev/sda1"},
       ${i.virtualization ?? "paravirtual"}, ${i.path ?? null}, ${i.digest ?? null}, ${i.sizeBytes ?? null}, 'available', ${i.now})`
+    changed(sql)
     return id
   })
 
-export const get = (id: string) =>
+export const get = (id: string): Effect.Effect<Option.Option<Image>, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const c = cacheOf(sql)
+    const hit = c.images.get(id)
+    if (hit !== undefined && Date.now() - hit.at < CACHE_MS) return Option.some(hit.image)
+    const g = c.generation
     const rows = yield* sql<Row>`SELECT * FROM images WHERE id = ${id}`
-    return Option.map(Option.fromNullable(rows[0]), toImage)
+    const image = Option.map(Option.fromNullable(rows[0]), toImage)
+    if (Option.isSome(image) && c.generation === g) c.images.set(id, { image: image.value, at: Date.now() })
+    return image
   })
 
 /** Images an account may see: its own, public ones and the cloud's. */
@@ -131,7 +161,9 @@ export const all = Effect.gen(function* () {
 export const deregister = (id: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    changed(sql)
     yield* sql`DELETE FROM images WHERE id = ${id}`
+    changed(sql)
   })
 
 export const count = Effect.gen(function* () {

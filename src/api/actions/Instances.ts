@@ -52,10 +52,14 @@ class TokenTaken {
   constructor(readonly reservationId: string) {}
 }
 
-const describeReservation = (reservationId: string, rc: H.RequestContext) =>
+/** A reservation as RunInstances answers it; `ids` (when known) saves looking through every instance. */
+const describeReservation = (reservationId: string, rc: H.RequestContext, ids?: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const s = yield* H.state
-    const instances = State.instances(s).filter((i) => i.reservationId === reservationId && i.account === rc.account.id)
+    const instances =
+      ids !== undefined
+        ? ids.flatMap((id) => State.instance(s, id) ?? [])
+        : State.instances(s).filter((i) => i.reservationId === reservationId && i.account === rc.account.id)
     const tags = yield* H.db(Tags.byResource(rc.account.id))
     if (instances.length === 0) {
       return { ReservationId: reservationId, OwnerId: rc.account.id, Groups: [], Instances: [] } satisfies Shapes.Reservation
@@ -120,7 +124,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
         return yield* describeReservation(seen.value.reservationId, rc)
       }
     }
-    const launched = yield* H.submit<string>(
+    type Launched = { readonly reservationId: string; readonly ids?: ReadonlyArray<string> }
+    const launched: Launched = yield* H.submit<Launched>(
       {
         _tag: "RunInstances",
         account: rc.account.id as State.Ids.AccountId,
@@ -142,7 +147,7 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
         inTransaction: ({ events }) =>
           Effect.gen(function* () {
             const e = events.find((x) => x._tag === "InstancesLaunched")
-            if (e === undefined || e._tag !== "InstancesLaunched") return ""
+            if (e === undefined || e._tag !== "InstancesLaunched") return { reservationId: "" }
             if (token !== undefined && token !== "") {
               // Another request with the same token may have committed while this one waited: roll back, answer with that one.
               const seen = yield* ClientTokens.find(rc.account.id, token)
@@ -150,17 +155,18 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
               yield* ClientTokens.record(rc.account.id, token, hash, e.reservationId, rc.now)
             }
             if (tags.length > 0) yield* Tags.put(rc.account.id, e.instances.flatMap((i) => tags.map((t) => ({ resourceId: i.id, key: t.key, value: t.value }))))
-            return e.reservationId as string
+            return { reservationId: e.reservationId as string, ids: e.instances.map((i) => i.id as string) }
           })
       }
     ).pipe(
-      Effect.map((a) => a.extra ?? ""),
-      Effect.catchIf((e): e is never => (e as unknown) instanceof TokenTaken, (e) => Effect.succeed((e as unknown as TokenTaken).reservationId))
+      Effect.map((a): Launched => a.extra ?? { reservationId: "" }),
+      Effect.catchIf((e): e is never => (e as unknown) instanceof TokenTaken, (e): Effect.Effect<Launched> => Effect.succeed({ reservationId: (e as unknown as TokenTaken).reservationId }))
     )
-    return yield* describeReservation(launched, rc)
+    return yield* describeReservation(launched.reservationId, rc, launched.ids)
   })
 
-const instanceFilters: Filter.Table<State.Instance & { readonly _s: State.State }> = {
+/** The filters DescribeInstances knows, over the instances of state `s`. */
+const instanceFilters = (s: State.State): Filter.Table<State.Instance> => ({
   "instance-id": (i) => i.id,
   "instance-state-name": (i) => i.state,
   "instance-state-code": (i) => String(Lifecycle.code[i.state]),
@@ -177,8 +183,8 @@ const instanceFilters: Filter.Table<State.Instance & { readonly _s: State.State 
   "owner-id": (i) => i.account,
   "group-id": (i) => i.groups,
   "instance.group-id": (i) => i.groups,
-  "group-name": (i) => i.groups.map((g) => State.group(i._s, g)?.name ?? g),
-  "instance.group-name": (i) => i.groups.map((g) => State.group(i._s, g)?.name ?? g),
+  "group-name": (i) => i.groups.map((g) => State.group(s, g)?.name ?? g),
+  "instance.group-name": (i) => i.groups.map((g) => State.group(s, g)?.name ?? g),
   "launch-index": (i) => String(i.launchIndex),
   "architecture": () => "x86_64",
   "root-device-type": () => "instance-store",
@@ -186,6 +192,17 @@ const instanceFilters: Filter.Table<State.Instance & { readonly _s: State.State 
   "hypervisor": () => "xen",
   "client-token": (i) => i.clientToken,
   "state-reason-code": (i) => i.stateReason?.code
+})
+
+// An account's instances in launch order, computed once per version of the instance table (the
+// core replaces the table on every change, so its identity says whether anything changed).
+const byAccount = new WeakMap<object, Map<string, ReadonlyArray<State.Instance>>>()
+const instancesOf = (s: State.State, account: string): ReadonlyArray<State.Instance> => {
+  let perAccount = byAccount.get(s.instances)
+  if (perAccount === undefined) byAccount.set(s.instances, (perAccount = new Map()))
+  let list = perAccount.get(account)
+  if (list === undefined) perAccount.set(account, (list = State.instances(s).filter((i) => i.account === account)))
+  return list
 }
 
 /** The account's instances, filtered by ids and filters, in launch order. */
@@ -194,16 +211,15 @@ const select = (input: { readonly InstanceIds?: ReadonlyArray<string> | undefine
     yield* H.checkInstanceIds(input.InstanceIds)
     const s = yield* H.state
     const tags = yield* H.db(Tags.byResource(rc.account.id))
-    const mine = State.instances(s).filter((i) => i.account === rc.account.id)
+    const mine = instancesOf(s, rc.account.id)
     const ids = input.InstanceIds ?? []
     if (ids.length > 0) {
       const missing = ids.filter((id) => !mine.some((i) => i.id === id))
       if (missing.length > 0) return yield* Ec2Error.fromRejection({ _tag: "InstanceNotFound", ids: missing })
     }
-    const keep = yield* Filter.compile(instanceFilters, input.Filters, {
-      tags: (i) => (tags.get(i.id) ?? []).map((t) => ({ key: t.key, value: t.value }))
-    })
-    const chosen = mine.filter((i) => (ids.length === 0 || ids.includes(i.id)) && keep({ ...i, _s: s }))
+    if (ids.length === 0 && (input.Filters ?? []).length === 0) return { s, chosen: mine, tags }
+    const keep = yield* Filter.compile(instanceFilters(s), input.Filters, { tags: (i) => tags.get(i.id) ?? [] })
+    const chosen = mine.filter((i) => (ids.length === 0 || ids.includes(i.id)) && keep(i))
     return { s, chosen, tags }
   })
 
@@ -217,6 +233,10 @@ const page = <A extends { readonly seq: number }>(items: ReadonlyArray<A>, max: 
     return { slice, next }
   })
 
+// "Describe all my instances" (what waiters and dashboards poll) is answered with the same output
+// object while the instances, the groups and the account's tags are the very same objects.
+const everything = new WeakMap<object, Map<string, { readonly groups: unknown; readonly tags: unknown; readonly output: Shapes.DescribeInstancesResult }>>()
+
 export const DescribeInstances: H.Handler<"DescribeInstances"> = (input, rc) =>
   Effect.gen(function* () {
     yield* H.dryRun(input)
@@ -225,6 +245,18 @@ export const DescribeInstances: H.Handler<"DescribeInstances"> = (input, rc) =>
     }
     yield* H.checkMaxResults(input.MaxResults, 5, 1000)
     const { s, chosen, tags } = yield* select(input, rc)
+    const all = (input.InstanceIds ?? []).length === 0 && (input.Filters ?? []).length === 0 && input.MaxResults === undefined && (input.NextToken ?? "") === ""
+    if (all) {
+      let perAccount = everything.get(s.instances)
+      if (perAccount === undefined) everything.set(s.instances, (perAccount = new Map()))
+      const key = `${rc.account.id}/${rc.region}`
+      const hit = perAccount.get(key)
+      if (hit !== undefined && hit.groups === s.groups && hit.tags === tags) return hit.output
+      const output: Shapes.DescribeInstancesResult = { Reservations: Views.reservations(s, chosen, rc.region, tags) }
+      H.reusable.add(output)
+      perAccount.set(key, { groups: s.groups, tags, output })
+      return output
+    }
     const { slice, next } = yield* page(chosen, input.MaxResults, input.NextToken)
     return { Reservations: Views.reservations(s, slice, rc.region, tags), ...(next ? { NextToken: next } : {}) }
   })

@@ -1,0 +1,308 @@
+/**
+ * The API benchmark: our server against moto_server (the EC2 emulator most developers use), each
+ * started here as a child process on a free port, both driven by the same lean SigV4 client
+ * (support/Ec2Http.ts). Per server:
+ *   - 100 instances put in (100 single-instance RunInstances);
+ *   - DescribeInstances (all 100) requests/s, sequential and with 8 concurrent clients;
+ *   - RunInstances latency p50/p99 over single-instance launches (each terminated right after, untimed);
+ *   - peak RSS (VmHWM of the server process and its children, from /proc).
+ * Prints a table and our/moto ratios; with --json, `{ours: {...}, moto: {...}}`.
+ *
+ *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only]
+ *
+ * Our server runs `node dist/src/cli/main.js serve` over a simulated cloud sized so that every
+ * launch fits (two zones of eight 32-core nodes, a /24 of public addresses; instances boot and stop
+ * in 200 ms), with a temporary data directory that is removed at the end. EUCA_BENCH_NODE_ARGS
+ * passes node flags to it (e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as Http from "node:http"
+import * as Net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { all, Client, type Endpoint } from "./support/Ec2Http.js"
+
+interface Figures {
+  readonly describeInstancesPerSecond: number
+  readonly describeInstancesPerSecond8: number
+  readonly runInstancesP50Ms: number
+  readonly runInstancesP99Ms: number
+  readonly peakRssMiB: number
+}
+
+interface Server {
+  readonly name: string
+  readonly endpoint: Endpoint
+  readonly pid: number
+  readonly imageId: string
+  readonly instanceType: string
+  readonly stop: () => Promise<void>
+}
+
+const args = process.argv.slice(2)
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const json = args.includes("--json")
+const oursOnly = args.includes("--ours-only")
+const seconds = option("--seconds", 5)
+const runs = option("--runs", 200)
+const INSTANCES = 100
+const log = (s: string) => {
+  if (!json) process.stderr.write(`${s}\n`)
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = Net.createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as Net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+/** Waits until anything answers HTTP at `url` (or the child dies, or the time runs out). */
+const waitUntilAnswers = async (url: string, child: ChildProcess, what: string, timeoutMs = 60_000) => {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with status ${child.exitCode} before answering`)
+    const answered = await new Promise<boolean>((resolve) => {
+      const req = Http.get(url, { agent: false }, (res) => {
+        res.resume()
+        resolve(true)
+      })
+      req.on("error", () => resolve(false))
+      req.setTimeout(1000, () => {
+        req.destroy()
+        resolve(false)
+      })
+    })
+    if (answered) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${what} did not answer at ${url} within ${timeoutMs / 1000} s`)
+}
+
+/** VmHWM (peak resident set) of a process and all its descendants, MiB. */
+const peakRssMiB = (pid: number): number => {
+  const parents = new Map<number, number>()
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8")
+      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parents) if (pp === tree[i]) tree.push(p)
+  let kb = 0
+  for (const p of tree) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))
+      kb += Number(m?.[1] ?? 0)
+    } catch {
+      // ended
+    }
+  }
+  return kb / 1024
+}
+
+const stopChild = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+
+const startOurs = async (): Promise<Server> => {
+  const dir = mkdtempSync(join(tmpdir(), "euca-bench-api-"))
+  const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url))
+  const config = {
+    region: "bench-1",
+    cloud: {
+      zones: [
+        { name: "bench-1a", nodes: [{ prefix: "a", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] },
+        { name: "bench-1b", nodes: [{ prefix: "b", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] }
+      ]
+    },
+    network: { mode: "MANAGED", subnet: "10.0.0.0/12", addressesPerNetwork: 1024, publicIps: ["198.18.0.0/24"] },
+    backend: { kind: "sim", bootDelay: { kind: "constant", ms: 200 }, stopDelay: { kind: "constant", ms: 200 }, seed: 1 },
+    tickSeconds: 10
+  }
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config))
+  const port = await freePort()
+  const out = openSync(join(dir, "server.log"), "a")
+  // EUCA_BENCH_NODE_ARGS: extra node flags for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.EUCA_BENCH_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "")
+  const child = spawn(process.execPath, [...nodeArgs, main, "serve", "--host", "127.0.0.1", "--port", String(port), "--data", join(dir, "data"), "--config", join(dir, "config.json")], {
+    stdio: ["ignore", out, out]
+  })
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    await stopChild(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    await waitUntilAnswers(url, child, "our server")
+    const { stdout } = await promisify(execFile)(process.execPath, [main, "admin", "credentials", "--data", join(dir, "data"), "--json"], { encoding: "utf8" })
+    const creds = JSON.parse(stdout.trim().split("\n").pop()!) as { accessKeyId: string; secretAccessKey: string }
+    const endpoint = { url, region: "bench-1", ...creds }
+    const c = new Client(endpoint)
+    const images = await c.ok("DescribeImages", [["Owner.1", "eucalyptus"], ["Filter.1.Name", "image-type"], ["Filter.1.Value.1", "machine"]])
+    c.close()
+    return { name: "ours", endpoint, pid: child.pid!, imageId: all(images, "imageId")[0]!, instanceType: "m1.small", stop }
+  } catch (e) {
+    await stop()
+    throw new Error(`${(e as Error).message}\n${readFileSync(join(dir, "server.log"), "utf8").slice(-2000)}`)
+  }
+}
+
+const startMoto = async (): Promise<Server> => {
+  const port = await freePort()
+  const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] })
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000)
+  })
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once("spawn", () => resolve(undefined))
+    child.once("error", (e) => resolve(e))
+  })
+  if (spawned) throw new Error(`cannot start moto_server (is it on the PATH? pip install 'moto[server]'): ${spawned.message}`)
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitUntilAnswers(url, child, "moto_server")
+  } catch (e) {
+    await stopChild(child)
+    throw new Error(`${(e as Error).message}\n${stderr}`)
+  }
+  const endpoint = { url, region: "us-east-1", accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" }
+  const c = new Client(endpoint)
+  const images = await c.ok("DescribeImages", [["Owner.1", "amazon"]])
+  c.close()
+  return { name: "moto", endpoint, pid: child.pid!, imageId: all(images, "imageId")[0]!, instanceType: "m1.small", stop: () => stopChild(child) }
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+
+const measure = async (s: Server): Promise<Figures> => {
+  const c = new Client(s.endpoint)
+  const run = (): Promise<string> => c.ok("RunInstances", [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", "1"], ["MaxCount", "1"]])
+  log(`${s.name}: launching ${INSTANCES} instances`)
+  for (let k = 0; k < INSTANCES; k++) await run()
+  const described = await c.ok("DescribeInstances")
+  const count = all(described, "instanceId").length
+  if (count !== INSTANCES) throw new Error(`${s.name}: DescribeInstances shows ${count} instances, not ${INSTANCES}`)
+  for (let k = 0; k < 10; k++) await c.ok("DescribeInstances") // warm-up
+
+  log(`${s.name}: DescribeInstances, sequential, ${seconds} s`)
+  let n = 0
+  let t0 = performance.now()
+  while (performance.now() - t0 < seconds * 1000 || n < 3) {
+    await c.ok("DescribeInstances")
+    n++
+  }
+  const describeInstancesPerSecond = n / ((performance.now() - t0) / 1000)
+
+  log(`${s.name}: DescribeInstances, 8 concurrent clients, ${seconds} s`)
+  const clients = Array.from({ length: 8 }, () => new Client(s.endpoint))
+  let n8 = 0
+  t0 = performance.now()
+  await Promise.all(
+    clients.map(async (k) => {
+      while (performance.now() - t0 < seconds * 1000) {
+        await k.ok("DescribeInstances")
+        n8++
+      }
+    })
+  )
+  const describeInstancesPerSecond8 = n8 / ((performance.now() - t0) / 1000)
+  for (const k of clients) k.close()
+  const last = await c.ok("DescribeInstances")
+  if (all(last, "instanceId").length !== INSTANCES) throw new Error(`${s.name}: the instance count changed during the DescribeInstances runs`)
+
+  log(`${s.name}: RunInstances latency over ${runs} launches`)
+  const latencies: Array<number> = []
+  for (let k = 0; k < runs; k++) {
+    const t = performance.now()
+    const body = await run()
+    latencies.push(performance.now() - t)
+    const id = all(body, "instanceId")[0]
+    if (id === undefined) throw new Error(`${s.name}: RunInstances answered without an instance id`)
+    await c.ok("TerminateInstances", [["InstanceId.1", id]])
+  }
+  latencies.sort((a, b) => a - b)
+  c.close()
+  return {
+    describeInstancesPerSecond,
+    describeInstancesPerSecond8,
+    runInstancesP50Ms: percentile(latencies, 50),
+    runInstancesP99Ms: percentile(latencies, 99),
+    peakRssMiB: peakRssMiB(s.pid)
+  }
+}
+
+const bench = async (start: () => Promise<Server>): Promise<Figures> => {
+  const s = await start()
+  try {
+    return await measure(s)
+  } finally {
+    await s.stop()
+  }
+}
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits))
+const rounded = (f: Figures): Figures => ({
+  describeInstancesPerSecond: round(f.describeInstancesPerSecond, 1),
+  describeInstancesPerSecond8: round(f.describeInstancesPerSecond8, 1),
+  runInstancesP50Ms: round(f.runInstancesP50Ms, 2),
+  runInstancesP99Ms: round(f.runInstancesP99Ms, 2),
+  peakRssMiB: round(f.peakRssMiB, 1)
+})
+
+const main = async () => {
+  const ours = rounded(await bench(startOurs))
+  const moto = oursOnly ? undefined : rounded(await bench(startMoto))
+  if (json) {
+    process.stdout.write(`${JSON.stringify(moto ? { ours, moto } : { ours })}\n`)
+    return
+  }
+  const rows: Array<[string, keyof Figures, string, "higher" | "lower"]> = [
+    ["DescribeInstances(100) req/s, sequential", "describeInstancesPerSecond", "", "higher"],
+    ["DescribeInstances(100) req/s, 8 clients", "describeInstancesPerSecond8", "", "higher"],
+    ["RunInstances p50 latency", "runInstancesP50Ms", " ms", "lower"],
+    ["RunInstances p99 latency", "runInstancesP99Ms", " ms", "lower"],
+    ["peak RSS", "peakRssMiB", " MiB", "lower"]
+  ]
+  const table = [["", "ours", ...(moto ? ["moto", "ours / moto"] : [])]]
+  for (const [label, key, unit, better] of rows) {
+    // The ratio says how many times better ours is (below 1: worse).
+    const ratio = moto ? (better === "higher" ? ours[key] / moto[key] : moto[key] / ours[key]) : 0
+    const verdict = better === "higher" ? "× the rate" : ratio >= 1 ? "× lower" : "× (higher)"
+    table.push([label, `${ours[key]}${unit}`, ...(moto ? [`${moto[key]}${unit}`, `${ratio >= 1 ? ratio.toFixed(1) : (1 / ratio).toFixed(2)}${verdict}`] : [])])
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+  process.stdout.write(`${table.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n")}\n`)
+  if (moto) {
+    const x = ours.describeInstancesPerSecond / moto.describeInstancesPerSecond
+    process.stdout.write(
+      `\ntargets: DescribeInstances ≥ 100× moto — ${x.toFixed(0)}× (${x >= 100 ? "met" : "MISSED"}); RunInstances p50 < 2 ms — ${ours.runInstancesP50Ms} ms (${ours.runInstancesP50Ms < 2 ? "met" : "MISSED"})\n`
+    )
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:api failed: ${(e as Error).stack ?? e}\n`)
+  process.exit(1)
+})
