@@ -61,6 +61,8 @@ const instanceView = (s: State.State, i: State.Instance, region: string, tags: R
     ...(i.clientToken !== undefined ? { ClientToken: i.clientToken } : {}),
     SecurityGroups: groupIdentifiers(s, i.groups),
     SourceDestCheck: true,
+    // EC2-classic has no network interfaces; the instance's one NIC is shown so its MAC can be seen.
+    ...(live ? { NetworkInterfaces: [networkInterface(s, i, region)] } : {}),
     ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
   }
 }
@@ -76,6 +78,26 @@ export const reservation = (
   Groups: groupIdentifiers(s, instances[0]!.groups),
   Instances: instances.map((i) => instance(s, i, region, tags.get(i.id)))
 })
+
+const networkInterface = (s: State.State, i: State.Instance, region: string): Shapes.InstanceNetworkInterface => {
+  const association = i.net.publicIp !== undefined ? { PublicIp: i.net.publicIp, PublicDnsName: dns(i.net.publicIp, region, "public"), IpOwnerId: "eucalyptus" } : undefined
+  return {
+    NetworkInterfaceId: `eni-${i.id.slice(2)}`,
+    MacAddress: i.net.mac,
+    OwnerId: i.account,
+    Status: "in-use",
+    SourceDestCheck: true,
+    Groups: groupIdentifiers(s, i.groups),
+    ...(i.net.privateIp !== undefined
+      ? {
+          PrivateIpAddress: i.net.privateIp,
+          PrivateDnsName: dns(i.net.privateIp, region, "private"),
+          PrivateIpAddresses: [{ Primary: true, PrivateIpAddress: i.net.privateIp, PrivateDnsName: dns(i.net.privateIp, region, "private"), ...(association ? { Association: association } : {}) }]
+        }
+      : {}),
+    ...(association ? { Association: association } : {})
+  }
+}
 
 /** Instances grouped by reservation, in launch order. */
 export const reservations = (

@@ -1,7 +1,7 @@
 /**
  * The embedded database: one SQLite file under the data directory, WAL mode (through
- * @effect/sql-sqlite-node), a busy timeout so `euca admin` can write while the server runs, and the
- * migrations in ./migrations applied in order at start.
+ * @effect/sql-sqlite-node) with every commit synced, a busy timeout so `euca admin` can write while
+ * the server runs, and the migrations in ./migrations applied in order at start.
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
@@ -22,6 +22,8 @@ export const layer = (dataDir: string) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       yield* sql`PRAGMA busy_timeout = 10000`
+      // Acknowledged means on disk: in WAL mode better-sqlite3 defaults to NORMAL, which a power cut can undo.
+      yield* sql`PRAGMA synchronous = FULL`
       yield* sql`PRAGMA foreign_keys = ON`
       yield* migrate
     })

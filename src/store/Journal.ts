@@ -16,8 +16,9 @@ export class JournalCorrupt extends Schema.TaggedError<JournalCorrupt>()("Journa
 
 export const append = (events: ReadonlyArray<Events.Event>) =>
   Effect.gen(function* () {
+    if (events.length === 0) return
     const sql = yield* SqlClient.SqlClient
-    for (const e of events) yield* sql`INSERT INTO events (at, tag, body) VALUES (${e.at}, ${e._tag}, ${encode(e)})`
+    yield* sql`INSERT INTO events ${sql.insert(events.map((e) => ({ at: e.at, tag: e._tag, body: encode(e) })))}`
   })
 
 /** All events in order. */

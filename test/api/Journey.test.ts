@@ -78,6 +78,8 @@ describe("an EC2 user's journey with the AWS SDK", () => {
       expect(i.PublicIpAddress).toMatch(/^198\.51\.100\./)
       expect(i.SecurityGroups).toEqual([{ GroupId: sg.GroupId, GroupName: "web" }])
       expect(i.KeyName).toBe("mine")
+      // The MAC Eucalyptus derives from the instance id, on the instance's one interface.
+      expect(i.NetworkInterfaces?.[0]?.MacAddress).toBe(`d0:0d:${i.InstanceId!.slice(2).match(/../g)!.join(":")}`)
     }
 
     const eip = await ec2.send(new AllocateAddressCommand({}))
