@@ -68,6 +68,16 @@ export const Guest = Schema.Struct({
 })
 export type Guest = typeof Guest.Type
 
+/**
+ * How a security group's segment is made on a host's private interface: 802.1Q VLAN devices
+ * (production, the default) or VXLAN with VNI = VLAN id (for kernels without 802.1Q) to one peer.
+ */
+export const Segment = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("vlan") }),
+  Schema.Struct({ kind: Schema.Literal("vxlan"), local: Schema.String, remote: Schema.String, port: Schema.optional(Port) })
+)
+export type Segment = typeof Segment.Type
+
 export const Node = Schema.Struct({
   /** The node id the controller knows it by. */
   name: Name,
@@ -93,9 +103,11 @@ export const Node = Schema.Struct({
    */
   privateInterface: Schema.optional(IfName),
   /** Put before ip commands on the node, e.g. ["sudo", "-n"]. */
-  commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  segment: Schema.optionalWith(Segment, { default: () => ({ kind: "vlan" as const }) })
 })
 export type Node = typeof Node.Type
+
 
 export const ClusterHead = Schema.Struct({
   zone: Name,
@@ -110,6 +122,7 @@ export const ClusterHead = Schema.Struct({
   publicInterface: IfName,
   /** Put before ip/iptables commands, e.g. ["sudo", "-n"]. */
   commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  segment: Schema.optionalWith(Segment, { default: () => ({ kind: "vlan" as const }) }),
   timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
 })
 export type ClusterHead = typeof ClusterHead.Type

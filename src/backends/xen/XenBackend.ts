@@ -15,6 +15,7 @@ import type * as Commands from "../../model/Commands.js"
 import type * as Effects from "../../model/Effects.js"
 import type * as Ids from "../../model/Ids.js"
 import * as State from "../../model/State.js"
+import type * as NetworkRender from "../../model/NetworkRender.js"
 import * as Units from "../../model/Units.js"
 import * as Images from "../../store/Images.js"
 import * as NetworkApplier from "../net/NetworkApplier.js"
@@ -36,6 +37,9 @@ export interface Options {
   /** Extra xl.cfg keys per instance (the stand-in xl's test keys). */
   readonly extraKeys?: NodeAgent.Options["extraKeys"]
 }
+
+const segmentOf = (s: NodesFile.Segment, dev: string): NetworkRender.SegmentKind =>
+  s.kind === "vlan" ? { _tag: "vlan", dev } : { _tag: "vxlan", dev, local: s.local, remote: s.remote, ...(s.port !== undefined ? { port: s.port } : {}) }
 
 const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, timeoutMs: number): Runner.Runner => ({
   where: `ssh ${host.target.user}@${host.target.host}`,
@@ -81,12 +85,12 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       for (const n of file.nodes.filter((x) => x.zone === h.zone && x.privateInterface !== undefined)) {
         nodes.push({
           node: n.name,
-          host: { runner: sshRunner(yield* pool.host(n.name), n.commandPrefix, n.timeouts.commandMs), segment: { _tag: "vlan" as const, dev: n.privateInterface! } }
+          host: { runner: sshRunner(yield* pool.host(n.name), n.commandPrefix, n.timeouts.commandMs), segment: segmentOf(n.segment, n.privateInterface!) }
         })
       }
       zones[h.zone] = {
         head: { privateInterface: h.privateInterface, publicInterface: h.publicInterface },
-        headHost: { runner: sshRunner(headHost, h.commandPrefix, h.timeouts.commandMs), segment: { _tag: "vlan", dev: h.privateInterface } },
+        headHost: { runner: sshRunner(headHost, h.commandPrefix, h.timeouts.commandMs), segment: segmentOf(h.segment, h.privateInterface) },
         nodes
       }
     }
