@@ -24,7 +24,7 @@ import * as Resources from "../model/Resources.js"
 import * as VmType from "../model/VmType.js"
 import * as Consult from "./Consult.js"
 import * as Engine from "./Engine.js"
-import { EventQueue } from "./EventQueue.js"
+import { FastQueue } from "./FastQueue.js"
 import { IndexedCapacity } from "./IndexedCapacity.js"
 import { LowestFree } from "./LowestFree.js"
 import * as Random from "./Random.js"
@@ -43,6 +43,25 @@ const SHUTTING = 4
 const SYSTEM = 0
 const STATIC = 1
 const MANAGED = 2
+
+// An instance record: 64 bytes (one cache line) in one buffer, seen as 8 floats and as 16 ints.
+/** Floats (index x·8 + …): launch time, lifetime (−1: none). */
+const F_LAUNCH = 0
+const F_LIFE = 1
+/** Ints (index x·16 + …), after the two floats: */
+const I_SEQ = 4
+const I_NODE = 5
+const I_CORES = 6
+const I_MEM = 7
+const I_DISK = 8
+const I_STATE = 9
+const I_ACCOUNT = 10
+/** SYSTEM: host number; STATIC: MAC map entry; MANAGED: slot in the group's network. */
+const I_ADDR = 11
+/** Public address pool position, −1 for none. */
+const I_PUB = 12
+/** Next in a list (the free slots, a node's waiting instances). */
+const I_NEXT = 13
 
 class Ctx implements Policy.PlaceContext {
   index = 0
@@ -64,7 +83,7 @@ export interface Options {
 export class FastEngine implements Engine.Engine {
   now = 0
   events = 0
-  private readonly q = new EventQueue(4096)
+  private readonly q = new FastQueue(4096)
   private readonly rng: Random.Random
   private readonly rec: Recorder.Recorder
   private readonly consult: Consult.Consult
@@ -104,9 +123,8 @@ export class FastEngine implements Engine.Engine {
   private readonly gVlan: Int32Array
   private readonly gLive: Int32Array
   private readonly gSlots: Array<LowestFree | undefined>
-  // Instances, by slot (a slot is reused once its instance is gone). Each instance is one record of
-  // 8 floats (seq, node, cores, memory, disk, launch time, lifetime or −1, state) and one of 4 ints
-  // (account, address, public address, next in a list): an event touches one or two cache lines.
+  // Instances, by slot (a slot is reused once its instance is gone). Each instance is one 64-byte
+  // record (see F_… and I_…): an event touches one cache line of instance data.
   private cap = 0
   private top = 0
   private freeSlot = -1
@@ -314,19 +332,27 @@ export class FastEngine implements Engine.Engine {
     const slotsOf = this.mode === MANAGED ? (this.gSlots[g] ??= new LowestFree(Network.firstSlot, Network.lastSlot(this.net))) : undefined
     if (this.slotBuf.length < n) this.slotBuf = new Int32Array(n * 2)
     const slots = this.slotBuf
+    const cores = size.cores
+    const mem = size.memoryMiB
+    const disk = size.diskGiB
+    const life = lifetime === undefined ? -1 : lifetime
     for (let k = 0; k < n; k++) {
-      const node = first + this.placedLocal[k]!
+      const local = this.placedLocal[k]!
+      const node = first + local
       const x = this.alloc()
       slots[k] = x
       const seq = ++this.seq
-      this.rf[x * 8] = seq
-      this.rf[x * 8 + 1] = node
-      this.rf[x * 8 + 2] = size.cores
-      this.rf[x * 8 + 3] = size.memoryMiB
-      this.rf[x * 8 + 4] = size.diskGiB
-      this.ri[x * 4] = g
-      this.rf[x * 8 + 5] = t
-      this.rf[x * 8 + 6] = lifetime === undefined ? -1 : lifetime
+      const rf = this.rf
+      const ri = this.ri
+      const b = x * 16
+      rf[x * 8 + F_LAUNCH] = t
+      rf[x * 8 + F_LIFE] = life
+      ri[b + I_SEQ] = seq
+      ri[b + I_NODE] = node
+      ri[b + I_CORES] = cores
+      ri[b + I_MEM] = mem
+      ri[b + I_DISK] = disk
+      ri[b + I_ACCOUNT] = g
       this.idleSince[node] = Number.NaN
       this.gLive[g] += 1
       let ip: number
@@ -334,37 +360,38 @@ export class FastEngine implements Engine.Engine {
       let pubIdx = -1
       if (this.mode === SYSTEM) {
         const h = this.hosts.take()
-        this.ri[x * 4 + 1] = h
+        ri[b + I_ADDR] = h
         ip = this.net.subnet.base + h
         pubIp = ip
       } else if (this.mode === STATIC) {
         const e = this.staticFree[k]!
-        this.ri[x * 4 + 1] = e
+        ri[b + I_ADDR] = e
         ip = this.staticIps[e]!
         this.staticUse.set(ip, (this.staticUse.get(ip) ?? 0) + 1)
         pubIp = ip
       } else {
         const slot = slotsOf!.take()
-        this.ri[x * 4 + 1] = slot
+        ri[b + I_ADDR] = slot
         ip = Network.vlanNetwork(this.net, vlan) + slot
         pubIdx = this.wantsPublic ? this.pub.take() : -1
         pubIp = pubIdx >= 0 ? this.poolIps[pubIdx]! : -1
       }
-      this.ri[x * 4 + 2] = pubIdx
-      this.rf[x * 8 + 7] = view.stateBit(this.placedLocal[k]!) === Capacity.UP ? PENDING : WAITING
-      rec.placed(t, req, seq, node, size.cores, size.memoryMiB, size.diskGiB, ip, pubIp, vlan)
+      ri[b + I_PUB] = pubIdx
+      ri[b + I_STATE] = view.stateBit(local) === Capacity.UP ? PENDING : WAITING
+      rec.placed(t, req, seq, node, cores, mem, disk, ip, pubIp, vlan)
     }
     // Effects, in Effects.of's order: wake the chosen asleep nodes, start what can start.
     for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + this.wokenLocal[k]!)
+    const ri = this.ri
     for (let k = 0; k < n; k++) {
       const x = slots[k]!
-      if (this.rf[x * 8 + 7]! === PENDING) this.start(x, t)
+      if (ri[x * 16 + I_STATE] === PENDING) this.start(x, t)
       else {
         // Started when its node is up, in launch order.
-        const node = (this.rf[x * 8 + 1]! | 0)
-        this.ri[x * 4 + 3] = -1
+        const node = ri[x * 16 + I_NODE]!
+        ri[x * 16 + I_NEXT] = -1
         if (this.waitTail[node]! < 0) this.waitHead[node] = x
-        else this.ri[this.waitTail[node]! * 4 + 3] = x
+        else ri[this.waitTail[node]! * 16 + I_NEXT] = x
         this.waitTail[node] = x
       }
     }
@@ -372,8 +399,9 @@ export class FastEngine implements Engine.Engine {
 
   /** StartInstance: the VM boots after a sampled delay, or fails. */
   private start(x: number, t: number): void {
-    this.rf[x * 8 + 7] = PENDING
-    this.rec.started(t, (this.rf[x * 8]! | 0), (this.rf[x * 8 + 1]! | 0))
+    const ri = this.ri
+    ri[x * 16 + I_STATE] = PENDING
+    this.rec.started(t, ri[x * 16 + I_SEQ]!, ri[x * 16 + I_NODE]!)
     const fails = this.failP > 0 && this.rng.next() < this.failP
     const delay = this.boot.sample(this.rng)
     this.q.push(t + delay, fails ? Engine.FAILED : Engine.BOOTED, x)
@@ -385,29 +413,23 @@ export class FastEngine implements Engine.Engine {
   runUntil(limit: number): void {
     const end = limit < this.horizon ? limit : this.horizon
     const q = this.q
-    while (q.size > 0 && q.peekTime() <= end) {
-      q.pop()
+    while (q.popUntil(end)) {
       const t = q.time
       this.now = t
       this.events++
       const x = q.arg
       switch (q.kind) {
         case Engine.BOOTED:
-          if (this.rf[x * 8 + 7]! === PENDING) {
-            this.rf[x * 8 + 7] = RUNNING
-            this.rec.booted(t, (this.rf[x * 8]! | 0), (this.rf[x * 8 + 1]! | 0), t - this.rf[x * 8 + 5]!)
-            const life = this.rf[x * 8 + 6]!
-            if (life >= 0) q.push(t + life, Engine.DEPART, x)
-          }
+          this.booted(x, t)
           break
         case Engine.DEPART:
           this.depart(x, t)
           break
         case Engine.STOPPED:
-          if (this.rf[x * 8 + 7]! === SHUTTING) this.release(x, t, false)
+          if (this.ri[x * 16 + I_STATE] === SHUTTING) this.release(x, t, false)
           break
         case Engine.FAILED:
-          if (this.rf[x * 8 + 7]! !== FREE) this.release(x, t, true)
+          if (this.ri[x * 16 + I_STATE] !== FREE) this.release(x, t, true)
           break
         case Engine.NODE_UP:
           this.nodeUp(x, t)
@@ -419,27 +441,42 @@ export class FastEngine implements Engine.Engine {
     }
   }
 
+  /** InstanceBooted: running; its departure is scheduled at the end of its lifetime. */
+  private booted(x: number, t: number): void {
+    const ri = this.ri
+    const b = x * 16
+    if (ri[b + I_STATE] !== PENDING) return
+    ri[b + I_STATE] = RUNNING
+    const rf = this.rf
+    this.rec.booted(t, ri[b + I_SEQ]!, ri[b + I_NODE]!, t - rf[x * 8 + F_LAUNCH]!)
+    const life = rf[x * 8 + F_LIFE]!
+    if (life >= 0) this.q.push(t + life, Engine.DEPART, x)
+  }
+
   /** TerminateInstances at the end of the lifetime (the simulator's, any account). */
   private depart(x: number, t: number): void {
-    const s = this.rf[x * 8 + 7]!
+    const ri = this.ri
+    const b = x * 16
+    const s = ri[b + I_STATE]!
     if (s === WAITING) {
       this.unwait(x)
       this.release(x, t, false)
     } else if (s === PENDING || s === RUNNING) {
-      this.rf[x * 8 + 7] = SHUTTING
-      this.rec.terminating(t, (this.rf[x * 8]! | 0), (this.rf[x * 8 + 1]! | 0))
+      ri[b + I_STATE] = SHUTTING
+      this.rec.terminating(t, ri[b + I_SEQ]!, ri[b + I_NODE]!)
       this.q.push(t + this.stop.sample(this.rng), Engine.STOPPED, x)
     }
   }
 
   private unwait(x: number): void {
-    const node = (this.rf[x * 8 + 1]! | 0)
+    const ri = this.ri
+    const node = ri[x * 16 + I_NODE]!
     let prev = -1
-    for (let y = this.waitHead[node]!; y >= 0; prev = y, y = this.ri[y * 4 + 3]!) {
+    for (let y = this.waitHead[node]!; y >= 0; prev = y, y = ri[y * 16 + I_NEXT]!) {
       if (y !== x) continue
-      const next = this.ri[y * 4 + 3]!
+      const next = ri[y * 16 + I_NEXT]!
       if (prev < 0) this.waitHead[node] = next
-      else this.ri[prev * 4 + 3] = next
+      else ri[prev * 16 + I_NEXT] = next
       if (this.waitTail[node] === x) this.waitTail[node] = prev
       return
     }
@@ -447,28 +484,30 @@ export class FastEngine implements Engine.Engine {
 
   /** InstanceTerminated: capacity, addresses and (with the group's last instance) the VLAN go back. */
   private release(x: number, t: number, failed: boolean): void {
-    const node = (this.rf[x * 8 + 1]! | 0)
+    const ri = this.ri
+    const b = x * 16
+    const node = ri[b + I_NODE]!
     const zi = this.zoneOfNode[node]!
     const local = node - this.zoneFirst[zi]!
     const view = this.views[zi]!
-    const c = this.rf[x * 8 + 2]!
-    const m = this.rf[x * 8 + 3]!
-    const d = this.rf[x * 8 + 4]!
+    const c = ri[b + I_CORES]!
+    const m = ri[b + I_MEM]!
+    const d = ri[b + I_DISK]!
     view.add(local, -c, -m, -d, -1)
-    const g = this.ri[x * 4]!
+    const g = ri[b + I_ACCOUNT]!
     this.gLive[g] -= 1
     let pubIp = -1
     let released = -1
     if (this.mode === SYSTEM) {
-      this.hosts.give(this.ri[x * 4 + 1]!)
-      pubIp = this.net.subnet.base + this.ri[x * 4 + 1]!
+      this.hosts.give(ri[b + I_ADDR]!)
+      pubIp = this.net.subnet.base + ri[b + I_ADDR]!
     } else if (this.mode === STATIC) {
-      const ip = this.staticIps[this.ri[x * 4 + 1]!]!
+      const ip = this.staticIps[ri[b + I_ADDR]!]!
       this.staticUse.set(ip, this.staticUse.get(ip)! - 1)
       pubIp = ip
     } else {
-      this.gSlots[g]!.give(this.ri[x * 4 + 1]!)
-      const p = this.ri[x * 4 + 2]!
+      this.gSlots[g]!.give(ri[b + I_ADDR]!)
+      const p = ri[b + I_PUB]!
       if (p >= 0) {
         this.pub.give(p)
         pubIp = this.poolIps[p]!
@@ -479,10 +518,10 @@ export class FastEngine implements Engine.Engine {
         this.gVlan[g] = -1
       }
     }
-    this.rec.terminated(t, (this.rf[x * 8]! | 0), node, c, m, d, pubIp, failed)
+    this.rec.terminated(t, ri[b + I_SEQ]!, node, c, m, d, pubIp, failed)
     if (released >= 0) this.rec.vlan(t, released, false)
-    this.rf[x * 8 + 7] = FREE
-    this.ri[x * 4 + 3] = this.freeSlot
+    ri[b + I_STATE] = FREE
+    ri[b + I_NEXT] = this.freeSlot
     this.freeSlot = x
     if (view.instances(local) === 0) {
       this.idleSince[node] = t
@@ -502,7 +541,7 @@ export class FastEngine implements Engine.Engine {
     this.waitHead[node] = -1
     this.waitTail[node] = -1
     while (x >= 0) {
-      const next = this.ri[x * 4 + 3]!
+      const next = this.ri[x * 16 + I_NEXT]!
       this.start(x, t)
       x = next
     }
@@ -515,7 +554,7 @@ export class FastEngine implements Engine.Engine {
     nodes.push(first)
     const q = this.q
     // Ticks due at the same time are one tick (the reference engine decides one Tick command).
-    while (q.size > 0 && q.peekTime() === t && q.peekKind() === Engine.TICK) {
+    while (q.peekTime() === t && q.peekKind() === Engine.TICK) {
       q.pop()
       this.events++
       nodes.push(q.arg)
@@ -549,7 +588,7 @@ export class FastEngine implements Engine.Engine {
   private alloc(): number {
     if (this.freeSlot >= 0) {
       const x = this.freeSlot
-      this.freeSlot = this.ri[x * 4 + 3]!
+      this.freeSlot = this.ri[x * 16 + I_NEXT]!
       return x
     }
     if (this.top === this.cap) this.grow(this.cap * 2)
@@ -557,38 +596,38 @@ export class FastEngine implements Engine.Engine {
   }
 
   private grow(cap: number): void {
-    const rf = new Float64Array(cap * 8)
-    rf.set(this.rf)
-    const ri = new Int32Array(cap * 4)
-    ri.set(this.ri)
-    this.rf = rf
-    this.ri = ri
+    const buf = new ArrayBuffer(cap * 64)
+    new Int32Array(buf).set(this.ri)
+    this.rf = new Float64Array(buf)
+    this.ri = new Int32Array(buf)
     this.cap = cap
   }
 
   /** Eucalyptus's instances file for USER (Decide.instancesFile): the zone's live instances in launch order. */
   instancesFile(zone: number): string {
+    const ri = this.ri
     const xs: Array<number> = []
-    for (let x = 0; x < this.top; x++) if (this.rf[x * 8 + 7]! !== FREE && this.zoneOfNode[(this.rf[x * 8 + 1]! | 0)] === zone) xs.push(x)
-    xs.sort((a, b) => this.rf[a * 8]! - this.rf[b * 8]!)
+    for (let x = 0; x < this.top; x++) if (ri[x * 16 + I_STATE] !== FREE && this.zoneOfNode[ri[x * 16 + I_NODE]!] === zone) xs.push(x)
+    xs.sort((a, b) => ri[a * 16 + I_SEQ]! - ri[b * 16 + I_SEQ]!)
     let out = ""
     for (const x of xs) {
-      const st = this.rf[x * 8 + 7]! === RUNNING ? "Extant" : this.rf[x * 8 + 7]! === SHUTTING ? "Teardown" : "Pending"
+      const b = x * 16
+      const st = ri[b + I_STATE] === RUNNING ? "Extant" : ri[b + I_STATE] === SHUTTING ? "Teardown" : "Pending"
       let vlan = 0
       let ip = "0.0.0.0"
       let pub = "0.0.0.0"
       if (this.mode === SYSTEM) {
-        ip = Ipv4.format(this.net.subnet.base + this.ri[x * 4 + 1]!)
+        ip = Ipv4.format(this.net.subnet.base + ri[b + I_ADDR]!)
         pub = ip
       } else if (this.mode === STATIC) {
-        ip = Ipv4.format(this.staticIps[this.ri[x * 4 + 1]!]!)
+        ip = Ipv4.format(this.staticIps[ri[b + I_ADDR]!]!)
         pub = ip
       } else {
-        vlan = this.gVlan[this.ri[x * 4]!]!
-        ip = Ipv4.format(Network.vlanNetwork(this.net, vlan) + this.ri[x * 4 + 1]!)
-        if (this.ri[x * 4 + 2]! >= 0) pub = Ipv4.format(this.poolIps[this.ri[x * 4 + 2]!]!)
+        vlan = this.gVlan[ri[b + I_ACCOUNT]!]!
+        ip = Ipv4.format(Network.vlanNetwork(this.net, vlan) + ri[b + I_ADDR]!)
+        if (ri[b + I_PUB]! >= 0) pub = Ipv4.format(this.poolIps[ri[b + I_PUB]!]!)
       }
-      out += `${Ids.instanceId((this.rf[x * 8]! | 0))},${st},${this.nodeIds[(this.rf[x * 8 + 1]! | 0)]},${this.rf[x * 8 + 3]!},${this.rf[x * 8 + 4]!},${this.rf[x * 8 + 2]!},${vlan},${pub},${ip}\n`
+      out += `${Ids.instanceId(ri[b + I_SEQ]!)},${st},${this.nodeIds[ri[b + I_NODE]!]},${ri[b + I_MEM]!},${ri[b + I_DISK]!},${ri[b + I_CORES]!},${vlan},${pub},${ip}\n`
     }
     return out
   }
@@ -596,7 +635,7 @@ export class FastEngine implements Engine.Engine {
   /** Live instances (for tests and reports). */
   get live(): number {
     let n = 0
-    for (let x = 0; x < this.top; x++) if (this.rf[x * 8 + 7]! !== FREE) n++
+    for (let x = 0; x < this.top; x++) if (this.ri[x * 16 + I_STATE] !== FREE) n++
     return n
   }
 }

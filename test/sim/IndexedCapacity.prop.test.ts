@@ -149,6 +149,74 @@ describe("IndexedCapacity", () => {
     )
   })
 
+  it("stays exact on clusters deep enough for every level of its first-fit tree and many sorted blocks, under churn and state changes", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 257, max: 2000 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        ratiosArb,
+        fc.boolean(),
+        (n, seed, ratios, allUp) => {
+          let x = seed
+          const r = (k: number) => {
+            x = (Math.imul(x, 1103515245) + 12345) >>> 0
+            return (x >>> 8) % k
+          }
+          const rows: Array<Capacity.NodeRow> = Array.from({ length: n }, (_, i) => ({
+            id: Ids.nodeId(`n${i}`),
+            // All up at first: every other state's bounds start empty and must rise as nodes change state.
+            state: allUp ? "up" : r(23) === 0 ? "asleep" : r(29) === 0 ? "down" : "up",
+            capacity: Resources.make(4 + 4 * r(4), 2048 * (1 + r(8)), 50 + 50 * r(4)),
+            used: Resources.zero,
+            instances: 0
+          }))
+          const ref = new Capacity.ArrayCapacity(rows, ratios)
+          const fast = new IndexedCapacity(rows, ratios)
+          const types = [Resources.make(1, 128, 2), Resources.make(2, 512, 10), Resources.make(4, 2048, 20), Resources.make(8, 8192, 100), Resources.make(3, 1000, 7)]
+          const masks = [Capacity.UP, Capacity.AWAKE, Capacity.NOT_DOWN, Capacity.ASLEEP, Capacity.UP | Capacity.DOWN]
+          const states: ReadonlyArray<Capacity.NodeState> = ["up", "asleep", "waking", "down"]
+          const held: Array<[number, Resources.Resources]> = []
+          for (let step = 0; step < 1500; step++) {
+            const op = r(10)
+            if (op < 5) {
+              const d = types[r(types.length)]!
+              const mask = masks[r(masks.length)]!
+              const from = r(n + 1)
+              const wrap = r(2) === 0
+              const via = r(3)
+              const i = via === 0 ? ref.firstFit(d, mask, from, wrap) : via === 1 ? ref.bestFit(d, mask) : ref.worstFit(d, mask)
+              expect(via === 0 ? fast.firstFit(d, mask, from, wrap) : via === 1 ? fast.bestFit(d, mask) : fast.worstFit(d, mask)).toBe(i)
+              expect(fast.firstFit(d, mask, 0, false)).toBe(ref.firstFit(d, mask, 0, false))
+              expect(fast.freeSlots(d)).toBe(Availability.slots(ref, d).free)
+              if (i >= 0) {
+                ref.allocate(i, d)
+                fast.allocate(i, d)
+                held.push([i, d])
+              }
+            } else if (op < 9 && held.length > 0) {
+              const [i, d] = held.splice(r(held.length), 1)[0]!
+              ref.release(i, d)
+              fast.release(i, d)
+            } else {
+              const i = r(n)
+              const s = states[r(4)]!
+              ref.setState(i, s)
+              fast.setState(i, s)
+            }
+          }
+          for (const d of types) {
+            for (const mask of masks) {
+              expect(fast.firstFit(d, mask, 0, false)).toBe(ref.firstFit(d, mask, 0, false))
+              expect(fast.bestFit(d, mask)).toBe(ref.bestFit(d, mask))
+              expect(fast.worstFit(d, mask)).toBe(ref.worstFit(d, mask))
+            }
+          }
+        }
+      ),
+      { numRuns: 10 }
+    )
+  })
+
   it("keeps free-slot counts exact for more sizes than it tracks incrementally", () => {
     const rows: Array<Capacity.NodeRow> = Array.from({ length: 9 }, (_, i) => ({
       id: Ids.nodeId(`n${i}`),
