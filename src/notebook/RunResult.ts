@@ -3,21 +3,9 @@
  * against, so that it does not depend on the simulator's internal API (SimRunner.ts binds the two).
  */
 
-/** One time-series sample of one zone (the simulator's Metrics.Sample). */
-export interface Sample {
-  readonly timeMs: number
-  readonly zone: string
-  readonly usedVcpu: number
-  readonly usedMiB: number
-  readonly usedGiB: number
-  readonly running: number
-  readonly nodesOn: number
-  /** Energy the zone's nodes used since time 0. */
-  readonly energyWh: number
-  /** Cloud-wide values, repeated on every zone's sample. */
-  readonly publicAddresses: number
-  readonly vlans: number
-}
+/** One time-series sample of one zone: the simulator's own type (a type-only import: no runtime dependency). */
+export type { Sample } from "../sim/Metrics.js"
+import type { Sample } from "../sim/Metrics.js"
 
 /** One decision: a request rejected, or one of its instances placed (placements.csv). */
 export interface Decision {

@@ -14,6 +14,7 @@
  * priority — the event kind — with the sequence, one integer argument, and padding so that two
  * siblings share 64 bytes).
  */
+import { idPop, idPush } from "./IdHeap.js"
 
 const SEQ_SPAN = 2 ** 40
 /** Slots per heap entry: time, order key, argument, padding. */
@@ -184,35 +185,4 @@ export class EventQueue {
     this.far -= b.n
     return true
   }
-}
-
-const idPush = (a: Array<number>, v: number): void => {
-  let i = a.length
-  a.push(v)
-  while (i > 0) {
-    const p = (i - 1) >> 1
-    if (a[p]! <= v) break
-    a[i] = a[p]!
-    i = p
-  }
-  a[i] = v
-}
-
-const idPop = (a: Array<number>): number => {
-  const top = a[0]!
-  const last = a.pop()!
-  const n = a.length
-  if (n > 0) {
-    let i = 0
-    for (;;) {
-      let c = 2 * i + 1
-      if (c >= n) break
-      if (c + 1 < n && a[c + 1]! < a[c]!) c++
-      if (a[c]! >= last) break
-      a[i] = a[c]!
-      i = c
-    }
-    a[i] = last
-  }
-  return top
 }

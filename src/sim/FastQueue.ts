@@ -15,8 +15,10 @@
  * Push and pop are O(1) (plus a bitmap scan to the next non-empty millisecond) and free of the
  * data-dependent branches that make a heap's sift slow. Nothing may be scheduled before the last event
  * popped (`push` checks it). The reference engine keeps using EventQueue, so that the two engines do
- * not share this code; test/sim/FastQueue.prop.test.ts holds this one to the same order.
+ * not share their ordering code (only the free-id heap of IdHeap.ts); test/sim/FastQueue.prop.test.ts
+ * holds this one to the same order.
  */
+import { idPop, idPush } from "./IdHeap.js"
 
 const KINDS = 8
 
@@ -308,34 +310,3 @@ export class FastQueue {
 
 /** Index of the lowest set bit (x ≠ 0). */
 const ctz = (x: number): number => 31 - Math.clz32(x & -x)
-
-const idPush = (a: Array<number>, v: number): void => {
-  let i = a.length
-  a.push(v)
-  while (i > 0) {
-    const p = (i - 1) >> 1
-    if (a[p]! <= v) break
-    a[i] = a[p]!
-    i = p
-  }
-  a[i] = v
-}
-
-const idPop = (a: Array<number>): number => {
-  const top = a[0]!
-  const last = a.pop()!
-  const n = a.length
-  if (n > 0) {
-    let i = 0
-    for (;;) {
-      let c = 2 * i + 1
-      if (c >= n) break
-      if (c + 1 < n && a[c + 1]! < a[c]!) c++
-      if (a[c]! >= last) break
-      a[i] = a[c]!
-      i = c
-    }
-    a[i] = last
-  }
-  return top
-}

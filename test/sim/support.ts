@@ -22,18 +22,7 @@ import * as Text from "../../src/sim/Text.js"
 import * as TraceRequest from "../../src/sim/traces/TraceRequest.js"
 
 /** One zone per entry; nodes as [cores, memoryMiB, diskGiB]; node k of zone z is named z<z>n<k>. */
-export const topology = (...zones: ReadonlyArray<ReadonlyArray<readonly [number, number, number]>>): Topology.Topology => ({
-  zones: zones.map((nodes, zi) => ({
-    name: Ids.zoneName(`zone-${zi + 1}`),
-    nodes: nodes.map(([cores, memoryMiB, diskGiB], k) => ({
-      prefix: `z${zi + 1}n${k + 1}`,
-      count: 1,
-      cores: Units.vcpu(cores),
-      memoryMiB: Units.mib(memoryMiB),
-      diskGiB: Units.gib(diskGiB)
-    }))
-  }))
-})
+export { topology } from "../support/cloud.js"
 
 export const setup = (input: Omit<Setup.Input, "seed"> & { readonly seed?: number }): Setup.Setup => {
   const s = Setup.make({ seed: 1, ...input })
