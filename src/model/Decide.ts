@@ -89,9 +89,9 @@ const usedVlans = (s: S): Set<number> => {
   return used
 }
 
-const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private"): NetPlan => {
+/** What the network allows a launch into `group`; `max` is exact up to `wanted` (the most the launch asks for). */
+const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private", wanted: number): NetPlan => {
   const net = s.network
-  const freePublic = State.freePublicIps(s)
   switch (net.mode) {
     case "SYSTEM": {
       // The site's DHCP hands out addresses; we simulate it with the lowest free host of the subnet.
@@ -148,7 +148,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       for (const i of liveInGroup(s, group.id)) if (i.net.slot !== undefined) usedSlots.add(i.net.slot)
       const slotsFree = Network.slotsPerNetwork(net) - usedSlots.size
       const wantsPublic = addressing === "public"
-      const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? freePublic.length : Number.POSITIVE_INFINITY
+      const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? State.freePublicCount(s, wanted) : Number.POSITIVE_INFINITY
       const max = Math.min(slotsFree, publicLimit)
       // Whichever limit binds names the rejection.
       const rejection: Rejection = slotsFree <= publicLimit
@@ -159,6 +159,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         rejection,
         assign: (count, idsOf) => {
           const instances = []
+          const freePublic = wantsPublic ? State.freePublicIps(s, count) : []
           for (let k = 0; k < count; k++) {
             const slot = Network.lowestFree(usedSlots, Network.firstSlot, Network.lastSlot(net))!
             usedSlots.add(slot)
@@ -252,7 +253,7 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
   // What the network can take bounds the count before any placement.
   const addressing = c.addressing ?? "public"
   const ids = (k: number) => Ids.instanceId(s.seq.instance + k + 1)
-  const net = planNetwork(s, groups[0]!, addressing)
+  const net = planNetwork(s, groups[0]!, addressing, c.maxCount)
   const maxCount = Math.min(c.maxCount, net.max)
   if (maxCount < c.minCount) return reject(net.rejection!)
 
@@ -484,7 +485,7 @@ const elastic = (s: S, account: string, ip: string | undefined, allocationId: st
 
 /** The public address an instance falls back to when its elastic address leaves (EC2-classic / Eucalyptus). */
 const replacementFor = (s: S, inst: State.Instance): string | undefined =>
-  inst.addressing === "public" && inst.state !== "terminated" && inst.state !== "shutting-down" ? State.freePublicIps(s)[0] : undefined
+  inst.addressing === "public" && inst.state !== "terminated" && inst.state !== "shutting-down" ? State.freePublicIps(s, 1)[0] : undefined
 
 const associate = (s: S, c: Commands.AssociateAddress): Decision => {
   const no = needsManaged(s, "PublicIp")
@@ -635,7 +636,7 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
     case "AllocateAddress": {
       const no = needsManaged(s, "Domain")
       if (no) return no
-      const ip = State.freePublicIps(s)[0]
+      const ip = State.freePublicIps(s, 1)[0]
       if (ip === undefined) return reject({ _tag: "NoPublicAddress", detail: `all ${s.network.publicIps.length} public addresses are allocated or in use` })
       return accept([{ _tag: "AddressAllocated", at: c.at, ip, account: c.account, allocationId: Ids.allocationId(s.seq.allocation + 1) }])
     }

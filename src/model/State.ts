@@ -197,8 +197,38 @@ export const addressByAssociation = (s: State, id: string): Address | undefined 
   return undefined
 }
 
-/** Public addresses in pool order with who holds them. */
-export const freePublicIps = (s: State): Array<string> => s.network.publicIps.filter((ip) => !HashMap.has(s.addresses, ip))
+/** The pool's addresses no one holds, in pool order: the first `limit` of them (all by default). */
+export const freePublicIps = (s: State, limit = Number.POSITIVE_INFINITY): Array<string> => {
+  const out: Array<string> = []
+  if (limit <= 0) return out
+  for (const ip of s.network.publicIps) {
+    if (HashMap.has(s.addresses, ip)) continue
+    out.push(ip)
+    if (out.length >= limit) break
+  }
+  return out
+}
+
+// The public pool as a set, once per network (a network never changes; the pool can hold many /16s).
+const pools = new WeakMap<Network.Network, ReadonlySet<string>>()
+const poolOf = (n: Network.Network): ReadonlySet<string> => {
+  let p = pools.get(n)
+  if (p === undefined) pools.set(n, (p = new Set(n.publicIps)))
+  return p
+}
+
+/**
+ * How many of the pool's addresses no one holds, exact up to `enough`; past it, possibly only a lower
+ * bound that is at least `enough` (every held address may be from the pool: then no need to look).
+ */
+export const freePublicCount = (s: State, enough = Number.POSITIVE_INFINITY): number => {
+  const atLeast = s.network.publicIps.length - HashMap.size(s.addresses)
+  if (atLeast >= enough) return atLeast
+  const pool = poolOf(s.network)
+  let held = 0
+  for (const ip of HashMap.keys(s.addresses)) if (pool.has(ip)) held++
+  return s.network.publicIps.length - held
+}
 
 export const nodeRows = (s: State, z: Zone): Array<Capacity.NodeRow> =>
   zoneNodes(s, z).map((n) => ({ id: n.id, state: n.state, capacity: n.capacity, used: n.used, instances: n.instances }))
