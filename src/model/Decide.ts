@@ -77,12 +77,6 @@ interface NetPlan {
   }
 }
 
-const liveInGroup = (s: S, g: Ids.GroupId): Array<State.Instance> => {
-  const out: Array<State.Instance> = []
-  for (const i of HashMap.values(s.instances)) if (i.state !== "terminated" && i.groups[0] === g) out.push(i)
-  return out
-}
-
 const usedVlans = (s: S): Set<number> => {
   const used = new Set<number>()
   for (const g of HashMap.values(s.groups)) if (g.vlan !== undefined) used.add(g.vlan)
@@ -144,8 +138,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         networks.push({ group: group.id, vlan })
       }
       const v = vlan
-      const usedSlots = new Set<number>()
-      for (const i of liveInGroup(s, group.id)) if (i.net.slot !== undefined) usedSlots.add(i.net.slot)
+      const usedSlots = new Set<number>(State.members(s, group.id).slots)
       const slotsFree = Network.slotsPerNetwork(net) - usedSlots.size
       const wantsPublic = addressing === "public"
       const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? State.freePublicCount(s, wanted) : Number.POSITIVE_INFINITY

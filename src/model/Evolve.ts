@@ -28,6 +28,30 @@ const updateGroup = (s: S, id: Ids.GroupId, f: (g: SecurityGroup.Group) => Secur
   groups: HashMap.modify(s.groups, id, f)
 })
 
+/** Group g's membership with one live instance more (holding `slot`, if any) or, with `delta` −1, one fewer. */
+const changeMembers = (
+  members: HashMap.HashMap<Ids.GroupId, State.GroupMembers>,
+  g: Ids.GroupId,
+  delta: 1 | -1,
+  slot: number | undefined
+): HashMap.HashMap<Ids.GroupId, State.GroupMembers> => {
+  const was = HashMap.get(members, g)
+  const live = (was._tag === "Some" ? was.value.live : 0) + delta
+  if (live <= 0) return HashMap.remove(members, g)
+  let slots = was._tag === "Some" ? was.value.slots : []
+  if (slot !== undefined) {
+    if (delta > 0) {
+      let k = slots.length
+      while (k > 0 && slots[k - 1]! > slot) k--
+      slots = [...slots.slice(0, k), slot, ...slots.slice(k)]
+    } else {
+      const k = slots.indexOf(slot)
+      if (k >= 0) slots = [...slots.slice(0, k), ...slots.slice(k + 1)]
+    }
+  }
+  return HashMap.set(members, g, { live, slots })
+}
+
 const rebuildZones = (nodes: ReadonlyArray<State.NodeRuntime>): Array<State.Zone> => {
   const zones: Array<State.Zone> = []
   nodes.forEach((n, i) => {
@@ -58,17 +82,12 @@ const releaseInstance = (s: S, inst: State.Instance, at: Units.Millis): S => {
       : HashMap.set(addresses, a.ip, { ...a, instance: undefined, associationId: undefined })
   }
   next = { ...next, addresses }
-  // The group's network goes back to the pool with its last instance.
   const first = inst.groups[0]
-  if (first !== undefined && inst.net.vlan !== undefined) {
-    let stillUsed = false
-    for (const other of HashMap.values(next.instances)) {
-      if (other.id !== inst.id && other.state !== "terminated" && other.groups[0] === first) {
-        stillUsed = true
-        break
-      }
-    }
-    if (!stillUsed) next = updateGroup(next, first, (g) => ({ ...g, vlan: undefined }))
+  if (first !== undefined) {
+    const members = changeMembers(next.members, first, -1, inst.net.slot)
+    next = { ...next, members }
+    // The group's network goes back to the pool with its last instance.
+    if (inst.net.vlan !== undefined && !HashMap.has(members, first)) next = updateGroup(next, first, (g) => ({ ...g, vlan: undefined }))
   }
   return next
 }
@@ -85,7 +104,10 @@ export const evolve = (s: S, e: Events.Event): S => {
       }
       let instances = s.instances
       let addresses = s.addresses
+      let members = s.members
+      const first = e.request.groups[0]
       e.instances.forEach((x, k) => {
+        if (first !== undefined) members = changeMembers(members, first, 1, x.slot)
         const i = indexOf.get(x.node)!
         const n = nodes[i]!
         nodes[i] = { ...n, used: Resources.add(n.used, e.request.size), instances: n.instances + 1, idleSince: undefined }
@@ -125,6 +147,7 @@ export const evolve = (s: S, e: Events.Event): S => {
         nodes,
         instances,
         addresses,
+        members,
         groups,
         policyState: { ...s.policyState, [e.zone]: e.policyState },
         seq: { ...s.seq, instance: s.seq.instance + e.instances.length, reservation: s.seq.reservation + 1 }

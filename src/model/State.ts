@@ -98,6 +98,13 @@ export interface Sequences {
   readonly association: number
 }
 
+/** The live (not terminated) instances whose first security group is a given one: how many, and the slots they hold. */
+export interface GroupMembers {
+  readonly live: number
+  /** MANAGED modes: the instance slots in use in the group's network, ascending. */
+  readonly slots: ReadonlyArray<number>
+}
+
 export interface State {
   readonly vmTypes: VmType.VmTypeTable
   readonly network: Network.Network
@@ -106,6 +113,8 @@ export interface State {
   readonly instances: HashMap.HashMap<Ids.InstanceId, Instance>
   readonly groups: HashMap.HashMap<Ids.GroupId, SecurityGroup.Group>
   readonly addresses: HashMap.HashMap<string, Address>
+  /** Derived from `instances` (kept by `evolve`): the live instances per first security group. */
+  readonly members: HashMap.HashMap<Ids.GroupId, GroupMembers>
   /** The policy the state was last decided under, and its per-zone state (e.g. round-robin cursors). */
   readonly policyName: string
   readonly policyState: Readonly<Record<string, unknown>>
@@ -154,6 +163,7 @@ export const make = (options: {
     instances: HashMap.empty(),
     groups: HashMap.empty(),
     addresses: HashMap.empty(),
+    members: HashMap.empty(),
     policyName: options.policyName ?? "",
     policyState,
     seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 }
@@ -172,6 +182,10 @@ export const instances = (s: State): Array<Instance> =>
   Array.from(HashMap.values(s.instances)).sort((a, b) => a.seq - b.seq)
 
 export const liveInstances = (s: State): Array<Instance> => instances(s).filter((i) => i.state !== "terminated")
+
+const noMembers: GroupMembers = { live: 0, slots: [] }
+/** The live instances whose first security group is `g`. */
+export const members = (s: State, g: Ids.GroupId): GroupMembers => Option.getOrElse(HashMap.get(s.members, g), () => noMembers)
 
 export const group = (s: State, id: string): SecurityGroup.Group | undefined =>
   Option.getOrUndefined(HashMap.get(s.groups, id as Ids.GroupId))
