@@ -156,7 +156,7 @@ export const workerPath = (): Either.Either<string, string> => {
       return undefined
     }
     const stale = walk(Path.join(root, "src", dir))
-    if (stale) return Either.left(`measured experiments run the compiled simulator in a fresh process, and dist/ is older than ${Path.relative(root, stale)}: run \`tsc -p .\` first`)
+    if (stale) return Either.left(`measured experiments run the compiled simulator in a fresh process, and dist/ is older than ${Path.relative(root, stale)}: run \`npx tsc -p .\` first (a file saved without changes is not rewritten by it: then \`npx tsc -p . --incremental false\`)`)
   }
   return Either.right(worker)
 }
