@@ -83,16 +83,13 @@ const usedVlans = (s: S): Set<number> => {
   return used
 }
 
-/** What the network allows a launch into `group`; `max` is exact up to `wanted` (the most the launch asks for). */
-const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private", wanted: number): NetPlan => {
+const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private"): NetPlan => {
   const net = s.network
   switch (net.mode) {
     case "SYSTEM": {
       // The site's DHCP hands out addresses; we simulate it with the lowest free host of the subnet.
       const used = new Set<number>()
-      for (const i of HashMap.values(s.instances)) {
-        if (i.state !== "terminated" && i.net.privateIp) used.add(Ipv4.parse(i.net.privateIp)! - net.subnet.base)
-      }
+      for (const ip of s.privateIps) used.add(ip - net.subnet.base)
       const hostMax = Ipv4.size(net.subnet) - 2
       return {
         max: Math.max(0, hostMax - 1 - used.size),
@@ -110,9 +107,8 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       }
     }
     case "STATIC": {
-      const usedIps = new Set<string>()
-      for (const i of HashMap.values(s.instances)) if (i.state !== "terminated" && i.net.privateIp) usedIps.add(i.net.privateIp)
-      const free = net.macMap.filter((e) => !usedIps.has(e.ip))
+      const usedIps = new Set<number>(s.privateIps)
+      const free = net.macMap.filter((e) => !usedIps.has(Ipv4.parse(e.ip)!))
       return {
         max: free.length,
         rejection: { _tag: "NoStaticAddress", detail: `all ${net.macMap.length} entries of the MAC map are in use` },
@@ -141,7 +137,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const usedSlots = new Set<number>(State.members(s, group.id).slots)
       const slotsFree = Network.slotsPerNetwork(net) - usedSlots.size
       const wantsPublic = addressing === "public"
-      const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? State.freePublicCount(s, wanted) : Number.POSITIVE_INFINITY
+      const publicLimit = wantsPublic && net.onPublicExhausted === "reject" ? State.freePublicCount(s) : Number.POSITIVE_INFINITY
       const max = Math.min(slotsFree, publicLimit)
       // Whichever limit binds names the rejection.
       const rejection: Rejection = slotsFree <= publicLimit
@@ -246,7 +242,7 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
   // What the network can take bounds the count before any placement.
   const addressing = c.addressing ?? "public"
   const ids = (k: number) => Ids.instanceId(s.seq.instance + k + 1)
-  const net = planNetwork(s, groups[0]!, addressing, c.maxCount)
+  const net = planNetwork(s, groups[0]!, addressing)
   const maxCount = Math.min(c.maxCount, net.max)
   if (maxCount < c.minCount) return reject(net.rejection!)
 

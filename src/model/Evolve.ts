@@ -1,10 +1,11 @@
 /** Applies one event to the state. Total: every event the decider emits applies to the state it was decided on. */
-import { HashMap } from "effect"
+import { HashMap, Option } from "effect"
 import type * as Events from "./Events.js"
 import type * as Ids from "./Ids.js"
+import * as Ipv4 from "./Ipv4.js"
 import * as Resources from "./Resources.js"
 import * as SecurityGroup from "./SecurityGroup.js"
-import type * as State from "./State.js"
+import * as State from "./State.js"
 import * as Units from "./Units.js"
 import * as VmType from "./VmType.js"
 
@@ -52,6 +53,47 @@ const changeMembers = (
   return HashMap.set(members, g, { live, slots })
 }
 
+/** A sorted array with `v` inserted (`delta` 1) or one occurrence of it removed (−1). */
+const sortedChange = (a: ReadonlyArray<number>, v: number, delta: 1 | -1): ReadonlyArray<number> => {
+  // The first position whose value is ≥ v.
+  let lo = 0
+  let hi = a.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (a[mid]! < v) lo = mid + 1
+    else hi = mid
+  }
+  if (delta > 0) return [...a.slice(0, lo), v, ...a.slice(lo)]
+  return a[lo] === v ? [...a.slice(0, lo), ...a.slice(lo + 1)] : a
+}
+
+/** The address table and the pool positions held, changed together. */
+interface Held {
+  readonly addresses: HashMap.HashMap<string, State.Address>
+  readonly publicHeld: ReadonlyArray<number>
+}
+
+/** `a` put in the table (new, or replacing the entry for its address). */
+const putAddress = (n: S["network"], h: Held, a: State.Address): Held => {
+  const k = HashMap.has(h.addresses, a.ip) ? undefined : State.poolPosition(n, a.ip)
+  return { addresses: HashMap.set(h.addresses, a.ip, a), publicHeld: k === undefined ? h.publicHeld : sortedChange(h.publicHeld, k, 1) }
+}
+
+/** The entry for `ip` taken out of the table. */
+const dropAddress = (n: S["network"], h: Held, ip: string): Held => {
+  const k = HashMap.has(h.addresses, ip) ? State.poolPosition(n, ip) : undefined
+  return { addresses: HashMap.remove(h.addresses, ip), publicHeld: k === undefined ? h.publicHeld : sortedChange(h.publicHeld, k, -1) }
+}
+
+/** The instance's public address leaves it: a system one goes back to the pool, an elastic one stays with its account, unassociated. */
+const leaveAddress = (n: S["network"], h: Held, inst: State.Instance): Held => {
+  // An address names the instance it is on exactly when that instance's publicIp names the address.
+  const ip = inst.net.publicIp
+  const a = ip === undefined ? undefined : Option.getOrUndefined(HashMap.get(h.addresses, ip))
+  if (a === undefined || a.instance !== inst.id) return h
+  return a.kind === "system" ? dropAddress(n, h, a.ip) : putAddress(n, h, { ...a, instance: undefined, associationId: undefined })
+}
+
 const rebuildZones = (nodes: ReadonlyArray<State.NodeRuntime>): Array<State.Zone> => {
   const zones: Array<State.Zone> = []
   nodes.forEach((n, i) => {
@@ -74,14 +116,8 @@ const releaseInstance = (s: S, inst: State.Instance, at: Units.Millis): S => {
     }
   })
   // Addresses: a system address goes back to the pool; an elastic one stays with its account, unassociated.
-  let addresses = next.addresses
-  for (const a of HashMap.values(next.addresses)) {
-    if (a.instance !== inst.id) continue
-    addresses = a.kind === "system"
-      ? HashMap.remove(addresses, a.ip)
-      : HashMap.set(addresses, a.ip, { ...a, instance: undefined, associationId: undefined })
-  }
-  next = { ...next, addresses }
+  next = { ...next, ...leaveAddress(next.network, next, inst) }
+  if (inst.net.privateIp) next = { ...next, privateIps: sortedChange(next.privateIps, Ipv4.parse(inst.net.privateIp)!, -1) }
   const first = inst.groups[0]
   if (first !== undefined) {
     const members = changeMembers(next.members, first, -1, inst.net.slot)
@@ -103,11 +139,13 @@ export const evolve = (s: S, e: Events.Event): S => {
         nodes[i] = { ...nodes[i]!, state: "waking" }
       }
       let instances = s.instances
-      let addresses = s.addresses
+      let held: Held = s
       let members = s.members
+      let privateIps = s.privateIps
       const first = e.request.groups[0]
       e.instances.forEach((x, k) => {
         if (first !== undefined) members = changeMembers(members, first, 1, x.slot)
+        if (x.privateIp) privateIps = sortedChange(privateIps, Ipv4.parse(x.privateIp)!, 1)
         const i = indexOf.get(x.node)!
         const n = nodes[i]!
         nodes[i] = { ...n, used: Resources.add(n.used, e.request.size), instances: n.instances + 1, idleSince: undefined }
@@ -137,7 +175,7 @@ export const evolve = (s: S, e: Events.Event): S => {
         })
         // In SYSTEM and STATIC the "public" address is the private one: not from the public pool.
         if (x.publicIp !== undefined && (s.network.mode === "MANAGED" || s.network.mode === "MANAGED-NOVLAN")) {
-          addresses = HashMap.set(addresses, x.publicIp, { ip: x.publicIp, kind: "system", account: e.account, instance: x.id })
+          held = putAddress(s.network, held, { ip: x.publicIp, kind: "system", account: e.account, instance: x.id })
         }
       })
       let groups = s.groups
@@ -146,8 +184,10 @@ export const evolve = (s: S, e: Events.Event): S => {
         ...s,
         nodes,
         instances,
-        addresses,
+        addresses: held.addresses,
+        publicHeld: held.publicHeld,
         members,
+        privateIps,
         groups,
         policyState: { ...s.policyState, [e.zone]: e.policyState },
         seq: { ...s.seq, instance: s.seq.instance + e.instances.length, reservation: s.seq.reservation + 1 }
@@ -231,41 +271,35 @@ export const evolve = (s: S, e: Events.Event): S => {
     case "AddressAllocated":
       return {
         ...s,
-        addresses: HashMap.set(s.addresses, e.ip, { ip: e.ip, kind: "elastic", account: e.account, allocationId: e.allocationId }),
+        ...putAddress(s.network, s, { ip: e.ip, kind: "elastic", account: e.account, allocationId: e.allocationId }),
         seq: { ...s.seq, allocation: s.seq.allocation + 1 }
       }
     case "AddressAssociated": {
       const inst = HashMap.unsafeGet(s.instances, e.instance)
-      let addresses = s.addresses
       // The instance's previous public address: a system one returns to the pool, an elastic one is unassociated.
-      for (const a of HashMap.values(addresses)) {
-        if (a.instance !== inst.id) continue
-        addresses = a.kind === "system"
-          ? HashMap.remove(addresses, a.ip)
-          : HashMap.set(addresses, a.ip, { ...a, instance: undefined, associationId: undefined })
-      }
-      addresses = HashMap.modify(addresses, e.ip, (a) => ({ ...a, instance: e.instance, associationId: e.associationId }))
+      const held = leaveAddress(s.network, s, inst)
       return {
         ...s,
-        addresses,
+        addresses: HashMap.modify(held.addresses, e.ip, (a) => ({ ...a, instance: e.instance, associationId: e.associationId })),
+        publicHeld: held.publicHeld,
         instances: HashMap.modify(s.instances, e.instance, (x) => ({ ...x, net: { ...x.net, publicIp: e.ip } })),
         seq: { ...s.seq, association: s.seq.association + 1 }
       }
     }
     case "AddressDisassociated": {
-      let addresses = HashMap.modify(s.addresses, e.ip, (a) => ({ ...a, instance: undefined, associationId: undefined }))
+      let held: Held = { addresses: HashMap.modify(s.addresses, e.ip, (a) => ({ ...a, instance: undefined, associationId: undefined })), publicHeld: s.publicHeld }
       const inst = HashMap.unsafeGet(s.instances, e.instance)
       if (e.replacement !== undefined) {
-        addresses = HashMap.set(addresses, e.replacement, { ip: e.replacement, kind: "system", account: inst.account, instance: inst.id })
+        held = putAddress(s.network, held, { ip: e.replacement, kind: "system", account: inst.account, instance: inst.id })
       }
       return {
         ...s,
-        addresses,
+        ...held,
         instances: HashMap.modify(s.instances, e.instance, (x) => ({ ...x, net: { ...x.net, publicIp: e.replacement } }))
       }
     }
     case "AddressReleased":
-      return { ...s, addresses: HashMap.remove(s.addresses, e.ip) }
+      return { ...s, ...dropAddress(s.network, s, e.ip) }
     case "PolicyChanged": {
       const policyState: Record<string, unknown> = {}
       for (const z of s.zones) policyState[z.name] = e.initial

@@ -115,6 +115,10 @@ export interface State {
   readonly addresses: HashMap.HashMap<string, Address>
   /** Derived from `instances` (kept by `evolve`): the live instances per first security group. */
   readonly members: HashMap.HashMap<Ids.GroupId, GroupMembers>
+  /** Derived from `instances` (kept by `evolve`): the private addresses of live instances, as numbers, ascending. */
+  readonly privateIps: ReadonlyArray<number>
+  /** Derived from `addresses` (kept by `evolve`): the positions in the public pool of the addresses held, ascending. */
+  readonly publicHeld: ReadonlyArray<number>
   /** The policy the state was last decided under, and its per-zone state (e.g. round-robin cursors). */
   readonly policyName: string
   readonly policyState: Readonly<Record<string, unknown>>
@@ -164,6 +168,8 @@ export const make = (options: {
     groups: HashMap.empty(),
     addresses: HashMap.empty(),
     members: HashMap.empty(),
+    privateIps: [],
+    publicHeld: [],
     policyName: options.policyName ?? "",
     policyState,
     seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 }
@@ -214,34 +220,27 @@ export const addressByAssociation = (s: State, id: string): Address | undefined 
 /** The pool's addresses no one holds, in pool order: the first `limit` of them (all by default). */
 export const freePublicIps = (s: State, limit = Number.POSITIVE_INFINITY): Array<string> => {
   const out: Array<string> = []
-  if (limit <= 0) return out
-  for (const ip of s.network.publicIps) {
-    if (HashMap.has(s.addresses, ip)) continue
-    out.push(ip)
-    if (out.length >= limit) break
+  const pool = s.network.publicIps
+  const held = s.publicHeld
+  let j = 0
+  for (let k = 0; k < pool.length && out.length < limit; k++) {
+    while (j < held.length && held[j]! < k) j++
+    if (held[j] === k) continue
+    out.push(pool[k]!)
   }
   return out
 }
 
-// The public pool as a set, once per network (a network never changes; the pool can hold many /16s).
-const pools = new WeakMap<Network.Network, ReadonlySet<string>>()
-const poolOf = (n: Network.Network): ReadonlySet<string> => {
-  let p = pools.get(n)
-  if (p === undefined) pools.set(n, (p = new Set(n.publicIps)))
-  return p
-}
+/** How many of the pool's addresses no one holds. */
+export const freePublicCount = (s: State): number => s.network.publicIps.length - s.publicHeld.length
 
-/**
- * How many of the pool's addresses no one holds, exact up to `enough`; past it, possibly only a lower
- * bound that is at least `enough` (every held address may be from the pool: then no need to look).
- */
-export const freePublicCount = (s: State, enough = Number.POSITIVE_INFINITY): number => {
-  const atLeast = s.network.publicIps.length - HashMap.size(s.addresses)
-  if (atLeast >= enough) return atLeast
-  const pool = poolOf(s.network)
-  let held = 0
-  for (const ip of HashMap.keys(s.addresses)) if (pool.has(ip)) held++
-  return s.network.publicIps.length - held
+// Each address's position in the public pool, once per network (a network never changes).
+const positions = new WeakMap<Network.Network, ReadonlyMap<string, number>>()
+/** Where `ip` stands in the network's public pool; undefined if it is not in the pool. */
+export const poolPosition = (n: Network.Network, ip: string): number | undefined => {
+  let p = positions.get(n)
+  if (p === undefined) positions.set(n, (p = new Map(n.publicIps.map((x, k) => [x, k]))))
+  return p.get(ip)
 }
 
 export const nodeRows = (s: State, z: Zone): Array<Capacity.NodeRow> =>
