@@ -19,7 +19,8 @@ export interface Answer {
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-_.~]$/
-const encode = (s: string): string => {
+/** RFC 3986: unreserved characters stay, everything else is %XX of its UTF-8 bytes (a lone surrogate as U+FFFD, as Buffer encodes it). */
+export const encode3986 = (s: string): string => {
   let out = ""
   for (const b of Buffer.from(s, "utf8")) {
     const c = String.fromCharCode(b)
@@ -28,7 +29,7 @@ const encode = (s: string): string => {
   return out
 }
 
-export const form = (params: ReadonlyArray<readonly [string, string]>): string => params.map(([k, v]) => `${encode(k)}=${encode(v)}`).join("&")
+export const form = (params: ReadonlyArray<readonly [string, string]>): string => params.map(([k, v]) => `${encode3986(k)}=${encode3986(v)}`).join("&")
 
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest()
 const sha256 = (data: string) => createHash("sha256").update(data, "utf8").digest("hex")

@@ -29,30 +29,6 @@ const updateGroup = (s: S, id: Ids.GroupId, f: (g: SecurityGroup.Group) => Secur
   groups: HashMap.modify(s.groups, id, f)
 })
 
-/** Group g's membership with one live instance more (holding `slot`, if any) or, with `delta` −1, one fewer. */
-const changeMembers = (
-  members: HashMap.HashMap<Ids.GroupId, State.GroupMembers>,
-  g: Ids.GroupId,
-  delta: 1 | -1,
-  slot: number | undefined
-): HashMap.HashMap<Ids.GroupId, State.GroupMembers> => {
-  const was = HashMap.get(members, g)
-  const live = (was._tag === "Some" ? was.value.live : 0) + delta
-  if (live <= 0) return HashMap.remove(members, g)
-  let slots = was._tag === "Some" ? was.value.slots : []
-  if (slot !== undefined) {
-    if (delta > 0) {
-      let k = slots.length
-      while (k > 0 && slots[k - 1]! > slot) k--
-      slots = [...slots.slice(0, k), slot, ...slots.slice(k)]
-    } else {
-      const k = slots.indexOf(slot)
-      if (k >= 0) slots = [...slots.slice(0, k), ...slots.slice(k + 1)]
-    }
-  }
-  return HashMap.set(members, g, { live, slots })
-}
-
 /** A sorted array with `v` inserted (`delta` 1) or one occurrence of it removed (−1). */
 const sortedChange = (a: ReadonlyArray<number>, v: number, delta: 1 | -1): ReadonlyArray<number> => {
   // The first position whose value is ≥ v.
@@ -65,6 +41,20 @@ const sortedChange = (a: ReadonlyArray<number>, v: number, delta: 1 | -1): Reado
   }
   if (delta > 0) return [...a.slice(0, lo), v, ...a.slice(lo)]
   return a[lo] === v ? [...a.slice(0, lo), ...a.slice(lo + 1)] : a
+}
+
+/** Group g's membership with one live instance more (holding `slot`, if any) or, with `delta` −1, one fewer. */
+const changeMembers = (
+  members: HashMap.HashMap<Ids.GroupId, State.GroupMembers>,
+  g: Ids.GroupId,
+  delta: 1 | -1,
+  slot: number | undefined
+): HashMap.HashMap<Ids.GroupId, State.GroupMembers> => {
+  const was = HashMap.get(members, g)
+  const live = (was._tag === "Some" ? was.value.live : 0) + delta
+  if (live <= 0) return HashMap.remove(members, g)
+  const slots = was._tag === "Some" ? was.value.slots : []
+  return HashMap.set(members, g, { live, slots: slot === undefined ? slots : sortedChange(slots, slot, delta) })
 }
 
 /** The address table and the pool positions held, changed together. */

@@ -8,6 +8,8 @@ import * as Http from "node:http"
 import { Sha256 } from "@aws-crypto/sha256-js"
 import { DescribeImagesCommand, EC2ServiceException, type EC2Client } from "@aws-sdk/client-ec2"
 import { SignatureV4 } from "@smithy/signature-v4"
+// The query encoding is the benchmark client's (one copy); re-exported for the tests.
+import { encode3986, form } from "../../bench/support/Ec2Http.js"
 
 // The SDK warns once per process that Node 20 support ends; it is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"
@@ -76,18 +78,6 @@ export const send = (url: string, o: SendOptions): Promise<RawResponse> =>
     req.end()
   })
 
-const UNRESERVED = /[A-Za-z0-9\-_.~]/
-/** RFC 3986: unreserved characters stay, everything else is %XX of its UTF-8 bytes (a lone surrogate as U+FFFD, as Buffer encodes it). */
-export const encode3986 = (s: string): string => {
-  let out = ""
-  for (const b of Buffer.from(s, "utf8")) {
-    const c = String.fromCharCode(b)
-    out += b < 0x80 && UNRESERVED.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, "0")}`
-  }
-  return out
-}
-
-export const form = (params: ReadonlyArray<readonly [string, string]>): string => params.map(([k, v]) => `${encode3986(k)}=${encode3986(v)}`).join("&")
 
 export interface SignOptions {
   readonly region: string
@@ -164,3 +154,5 @@ export const xmlText = (xml: string, name: string): string | undefined => {
 }
 
 export const errorCode = (r: { readonly body: string }): string | undefined => xmlText(r.body, "Code")
+
+export { encode3986, form }

@@ -136,6 +136,11 @@
       .attr("class", "nb-axis nb-axis-x")
       .attr("transform", "translate(0," + f.h + ")")
       .call(bottom)
+    yAxisAndTitles(f, y, ya, axisTitle(xa), 38)
+  }
+
+  /** The y axis with its grid lines, the y title, and the x title (if any) `below` pixels under the plot. */
+  function yAxisAndTitles(f, y, ya, xTitle, below) {
     f.g.append("g").attr("class", "nb-axis nb-axis-y").call(d3.axisLeft(y).ticks(6).tickFormat(tickFormat(y, ya.unit, 6)))
     f.g.append("g")
       .attr("class", "nb-grid")
@@ -143,7 +148,7 @@
       .call(function (g) {
         g.select(".domain").remove()
       })
-    f.g.append("text").attr("class", "nb-axis-title").attr("x", f.w / 2).attr("y", f.h + 38).attr("text-anchor", "middle").text(axisTitle(xa))
+    if (xTitle) f.g.append("text").attr("class", "nb-axis-title").attr("x", f.w / 2).attr("y", f.h + below).attr("text-anchor", "middle").text(xTitle)
     f.g.append("text")
       .attr("class", "nb-axis-title")
       .attr("transform", "rotate(-90)")
@@ -392,22 +397,7 @@
         .attr("dx", "-0.4em")
         .attr("dy", "0.9em")
     }
-    f.g.append("g").attr("class", "nb-axis nb-axis-y").call(d3.axisLeft(y).ticks(6).tickFormat(tickFormat(y, c.y.unit, 6)))
-    f.g.append("g")
-      .attr("class", "nb-grid")
-      .call(d3.axisLeft(y).ticks(6).tickSize(-f.w).tickFormat(""))
-      .call(function (g) {
-        g.select(".domain").remove()
-      })
-    var below = extra + 40
-    if (c.x.label) f.g.append("text").attr("class", "nb-axis-title").attr("x", f.w / 2).attr("y", f.h + below).attr("text-anchor", "middle").text(c.x.label)
-    f.g.append("text")
-      .attr("class", "nb-axis-title")
-      .attr("transform", "rotate(-90)")
-      .attr("x", -f.h / 2)
-      .attr("y", -52)
-      .attr("text-anchor", "middle")
-      .text(axisTitle(c.y))
+    yAxisAndTitles(f, y, c.y, c.x.label, extra + 40)
     var base = c.y.scale === "log" ? f.h : y(0)
     var cells = []
     c.values.forEach(function (row, gi) {
