@@ -1,7 +1,7 @@
 /**
- * The backend port: what carries the core's effects out into the world. Two implementations stand
- * behind it — the simulated backend (src/sim) and the Xen backend (src/backends/xen) — and the
- * controller does not know which one it runs on.
+ * The backend port: what carries the core's effects out into the world. The simulated backend
+ * (src/sim) and the real ones (src/backends/…) stand behind it; the composition root (src/app)
+ * chooses one, and the controller does not know which one it runs on.
  *
  * The backend never answers an effect synchronously: it reports what happened later, as observation
  * commands (InstanceBooted, InstanceFailed, InstanceStopped, NodeReported, NodeLost) through
@@ -26,7 +26,6 @@ export interface BackendContext {
 }
 
 export interface BackendShape {
-  readonly name: "sim" | "xen"
   /**
    * Start the backend's own loops (initial node reports, polling, reconcile) for as long as the
    * scope lives. Called once by the controller, before any `execute`.

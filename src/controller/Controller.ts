@@ -93,7 +93,7 @@ export const make = (options: Options): Effect.Effect<ControllerShape, Journal.J
     const lock = yield* Effect.makeSemaphore(1)
     const effects = yield* Queue.unbounded<Effects.Effect>()
     const logEvents = options.logEvents ?? true
-    yield* Effect.logInfo(`controller: ${journal.length} journaled events replayed; policy ${options.policy.name}; backend ${backend.name}`)
+    yield* Effect.logInfo(`controller: ${journal.length} journaled events replayed; policy ${options.policy.name}`)
 
     const submit = <A = undefined, E = never>(command: Unstamped, opts: SubmitOptions<A, E> = {}) =>
       lock.withPermits(1)(

@@ -2,13 +2,12 @@
  * The capacity view: how a policy reads the cluster. Read-only to the policy; the decider (and the
  * simulator) own the mutations. `ArrayCapacity` is the naive reference: plain arrays and linear scans.
  * Faster views (the simulator's indexed one) must answer every query exactly as this one does;
- * `test/model/Capacity.prop.test.ts` and the policy kit's `checkViewEquivalence` hold them to it.
+ * `test/sim/IndexedCapacity.prop.test.ts` holds the simulator's indexed view to it.
  */
 import type * as Ids from "./Ids.js"
 import type * as Resources from "./Resources.js"
 
 export type NodeState = "up" | "asleep" | "waking" | "down"
-export const NodeStates: ReadonlyArray<NodeState> = ["up", "asleep", "waking", "down"]
 
 /** A set of node states, as a bit mask. */
 export type StateMask = number

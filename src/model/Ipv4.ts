@@ -12,11 +12,6 @@ export const format = (n: number): string =>
 
 export const prefixToMask = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0)
 
-/** The prefix length of a contiguous netmask, or undefined if the mask has holes. */
-export const maskToPrefix = (mask: number): number | undefined => {
-  for (let p = 0; p <= 32; p++) if (prefixToMask(p) === mask >>> 0) return p
-  return undefined
-}
 
 export interface Cidr {
   readonly base: number

@@ -21,6 +21,5 @@ export const gib = (n: number): GiB => n as GiB
 export const ms = (n: number): Millis => n as Millis
 export const seconds = (s: number): Millis => Math.round(s * 1000) as Millis
 
-export const gibToMib = (g: GiB): MiB => (g * 1024) as MiB
 /** Whole GiB contained in a MiB amount (rounded down). */
 export const mibToGibFloor = (m: MiB): GiB => Math.floor(m / 1024) as GiB

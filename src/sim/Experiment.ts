@@ -18,6 +18,7 @@
 import * as Path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
+import * as ConfigFile from "../config/ConfigFile.js"
 import * as Network from "../model/Network.js"
 import * as PolicyConfig from "../model/PolicyConfig.js"
 import * as Topology from "../model/Topology.js"
@@ -127,17 +128,6 @@ const firstIssue = (e: ParseResult.ParseError): { readonly field: string | undef
   return { field: field === "" ? undefined : field, message }
 }
 
-/** Where in the text a JSON.parse error is (its message carries "position N"). */
-const jsonLine = (text: string, message: string): string => {
-  const m = /position (\d+)/.exec(message)
-  if (!m) return ""
-  const pos = Number(m[1])
-  const before = text.slice(0, pos)
-  const line = before.split("\n").length
-  const col = pos - before.lastIndexOf("\n")
-  return ` (line ${line}, column ${col})`
-}
-
 /** Validates and compiles an experiment already parsed from JSON. */
 export const compile = (file: string, json: unknown, overrides: Overrides = {}): Either.Either<Loaded, ExperimentError> => {
   const decoded = Schema.decodeUnknownEither(Experiment, { onExcessProperty: "error", errors: "all" })(json)
@@ -215,13 +205,11 @@ export const load = (file: string, overrides: Overrides = {}): Effect.Effect<Loa
         fail(file, undefined, e._tag === "SystemError" && e.reason === "NotFound" ? "cannot read the file: no such file" : `cannot read the file: ${e.message}`)
       )
     )
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (e) {
-      return yield* Effect.fail(fail(file, undefined, `not valid JSON: ${(e as Error).message}${jsonLine(text, (e as Error).message)}`))
+    const json = ConfigFile.parseJson(text)
+    if (Either.isLeft(json)) {
+      return yield* Effect.fail(fail(file, undefined, `not valid JSON: ${json.left.message} (line ${json.left.line}, column ${json.left.column})`))
     }
-    const loaded = compile(file, json, overrides)
+    const loaded = compile(file, json.right, overrides)
     return Either.isLeft(loaded) ? yield* Effect.fail(loaded.left) : loaded.right
   })
 

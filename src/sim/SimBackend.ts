@@ -10,7 +10,7 @@
  * Each instance gets a plausible console log (a Xen guest's boot messages with its id, MAC, address
  * and size), written when it boots; GetConsoleOutput returns it.
  */
-import { Clock, Effect, Either, Fiber, Layer, Option, Ref, type Scope } from "effect"
+import { Clock, Effect, Either, Fiber, Layer, Option, Ref, Schema, type Scope } from "effect"
 import * as Backend from "../controller/Backend.js"
 import type * as Commands from "../model/Commands.js"
 import * as Effects from "../model/Effects.js"
@@ -19,19 +19,32 @@ import * as Units from "../model/Units.js"
 import * as Distribution from "./Distribution.js"
 import * as Engine from "./Engine.js"
 import * as Random from "./Random.js"
+import * as Setup from "./Setup.js"
 
 export interface Options {
   /** Seed of the PRNG (default 1). */
   readonly seed?: number
-  /** Default: constant 30 s. */
+  /** Default: the simulator's (Setup.defaultBackend), as every default below. */
   readonly bootDelay?: Distribution.Sampler
-  /** Default 0. */
   readonly failureProbability?: number
-  /** Default: constant 2 s. */
   readonly stopDelay?: Distribution.Sampler
-  /** Default 60 s. */
   readonly wakeDelayMs?: number
 }
+
+/** The `backend` section of a server config that runs the simulated backend. */
+export const Config = Schema.Struct({
+  kind: Schema.Literal("sim"),
+  /** How long a simulated instance takes to boot. */
+  bootDelay: Schema.optional(Distribution.Distribution),
+  /** How long a terminated simulated instance takes to shut down. */
+  stopDelay: Schema.optional(Distribution.Distribution),
+  /** Probability that a simulated boot fails. */
+  failureProbability: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
+  /** POWERSAVE: how long a woken node takes to report. */
+  wakeDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+  seed: Schema.optional(Schema.Int)
+})
+export type Config = typeof Config.Type
 
 /** A string's 32-bit FNV-1a hash (seeds an instance's console text without touching the delay draws). */
 const hash = (s: string): number => {
@@ -87,10 +100,10 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
   Effect.gen(function* () {
     const seed = options.seed ?? 1
     const rng = Random.make(seed)
-    const boot = options.bootDelay ?? Distribution.constantMs(30_000)
-    const stop = options.stopDelay ?? Distribution.constantMs(2_000)
-    const failP = options.failureProbability ?? 0
-    const wake = options.wakeDelayMs ?? 60_000
+    const boot = options.bootDelay ?? Setup.defaultBackend.boot
+    const stop = options.stopDelay ?? Setup.defaultBackend.stop
+    const failP = options.failureProbability ?? Setup.defaultBackend.failureProbability
+    const wake = options.wakeDelayMs ?? Setup.defaultBackend.wakeDelayMs
     const ctxRef = yield* Ref.make<Option.Option<{ readonly ctx: Backend.BackendContext; readonly scope: Scope.Scope }>>(Option.none())
     // Per instance: the fiber that will report for it (boot or lifetime), and its console text.
     const pending = new Map<string, Running>()
@@ -209,10 +222,14 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
         return bootLog(seed, Effects.specOf(yield* c.value.ctx.state, i), 0)
       })
 
-    return { name: "sim", start, execute, consoleOutput } satisfies Backend.BackendShape
+    return { start, execute, consoleOutput } satisfies Backend.BackendShape
   })
 
 export const layer = (options: Options = {}): Layer.Layer<Backend.Backend> => Layer.effect(Backend.Backend, make(options))
+
+/** The backend a server config's `backend` section describes; a bad distribution names its field. */
+export const layerFromConfig = (config: Config): Either.Either<Layer.Layer<Backend.Backend>, { readonly field: string; readonly message: string }> =>
+  Either.map(optionsFromConfig(config, config.seed ?? 1), layer)
 
 /** The `backend` object of an experiment file (Experiment.Backend) as options, e.g. for a server config; errors name the field. */
 export const optionsFromConfig = (

@@ -15,7 +15,6 @@ export const make = (options: { readonly autoBoot: boolean }) =>
     const effects = yield* Ref.make<ReadonlyArray<Effects.Effect>>([])
     const ctxRef = yield* Ref.make<Backend.BackendContext | undefined>(undefined)
     const shape: Backend.BackendShape = {
-      name: "sim",
       start: (ctx) => Ref.set(ctxRef, ctx),
       execute: (e) =>
         Effect.gen(function* () {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EC2Client } from "@aws-sdk/client-ec2"
 import { Effect, Exit, Logger, LogLevel, Option, Scope } from "effect"
-import * as Serve from "../../src/api/Serve.js"
+import * as Serve from "../../src/app/App.js"
 
 export interface TestServer {
   readonly url: string

@@ -10,7 +10,11 @@
  */
 import * as Fs from "node:fs/promises"
 import { Effect, Either, ParseResult, Schema } from "effect"
+import * as ConfigFile from "../../config/ConfigFile.js"
 import * as HostKey from "./HostKey.js"
+import * as Ids from "../../model/Ids.js"
+import type * as Topology from "../../model/Topology.js"
+import * as Units from "../../model/Units.js"
 
 export class NodesFileError extends Schema.TaggedError<NodesFileError>()("NodesFileError", {
   path: Schema.String,
@@ -159,13 +163,6 @@ const fieldPath = (path: ReadonlyArray<PropertyKey>): string => {
   return s === "" ? "(top level)" : s
 }
 
-/** Position in JSON text → line:column, for syntax errors. */
-const lineCol = (text: string, pos: number): string => {
-  const before = text.slice(0, pos)
-  const line = before.split("\n").length
-  return `line ${line}, column ${pos - before.lastIndexOf("\n")}`
-}
-
 /** Whole-file checks the per-field schema cannot see. */
 const crossCheck = (f: NodesFile): Array<string> => {
   const problems: Array<string> = []
@@ -196,13 +193,9 @@ const crossCheck = (f: NodesFile): Array<string> => {
 /** Parse and validate the text of a nodes file; `path` only names it in errors. */
 export const parse = (text: string, path: string): Either.Either<NodesFile, NodesFileError> => {
   const fail = (problems: ReadonlyArray<string>) => Either.left(new NodesFileError({ path, message: problems.map((p) => `${path}: ${p}`).join("\n") }))
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message)
-    return fail([`not valid JSON${m ? ` at ${lineCol(text, Number(m[1]))}` : ""}: ${(e as Error).message}`])
-  }
+  const parsed = ConfigFile.parseJson(text)
+  if (Either.isLeft(parsed)) return fail([`not valid JSON at line ${parsed.left.line}, column ${parsed.left.column}: ${parsed.left.message}`])
+  let json = parsed.right
   if (isObject(json) && json["defaults"] !== undefined) {
     const { defaults, ...rest } = json
     if (!isObject(defaults)) return fail(["defaults: must be an object"])
@@ -262,3 +255,17 @@ export const headTarget = (h: ClusterHead): SshTarget => ({
 
 /** Every SSH target of the file: the nodes, then the cluster heads. */
 export const targets = (f: NodesFile): Array<SshTarget> => [...f.nodes.map(nodeTarget), ...f.clusterHeads.map(headTarget)]
+
+/**
+ * The cloud's shape as the nodes file lists it: zones in order of first mention, one node group per
+ * node, with placeholder capacity until each node reports what it really offers.
+ */
+export const topology = (f: NodesFile): Topology.Topology => {
+  const zones: Array<{ name: Ids.ZoneName; nodes: Array<Topology.NodeGroup> }> = []
+  for (const n of f.nodes) {
+    let z = zones.find((x) => x.name === n.zone)
+    if (!z) zones.push((z = { name: Ids.zoneName(n.zone), nodes: [] }))
+    z.nodes.push({ prefix: n.name, count: 1, cores: Units.vcpu(1), memoryMiB: Units.mib(1), diskGiB: Units.gib(1) })
+  }
+  return { zones }
+}

@@ -39,7 +39,3 @@ export const make = (targets: ReadonlyArray<NodesFile.SshTarget>, options?: SshH
 
 export const layer = (targets: ReadonlyArray<NodesFile.SshTarget>, options?: SshHost.Options): Layer.Layer<SshPool> =>
   Layer.scoped(SshPool, make(targets, options))
-
-/** Every node and cluster head of a nodes file. */
-export const layerFromNodesFile = (file: NodesFile.NodesFile, options?: SshHost.Options): Layer.Layer<SshPool> =>
-  layer(NodesFile.targets(file), options)

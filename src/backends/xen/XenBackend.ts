@@ -9,7 +9,7 @@
  * released) and comes back when it answers again.
  */
 import type { SqlClient } from "@effect/sql"
-import { Clock, Deferred, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import * as Backend from "../../controller/Backend.js"
 import type * as Commands from "../../model/Commands.js"
 import type * as Effects from "../../model/Effects.js"
@@ -19,13 +19,21 @@ import type * as NetworkRender from "../../model/NetworkRender.js"
 import * as Units from "../../model/Units.js"
 import * as Images from "../../store/Images.js"
 import * as NetworkApplier from "../net/NetworkApplier.js"
-import type * as Runner from "../net/Runner.js"
+import * as Runner from "../net/Runner.js"
 import * as ImageStore from "./ImageStore.js"
 import * as NodeAgent from "./NodeAgent.js"
 import * as NodesFile from "./NodesFile.js"
 import * as Reconcile from "./Reconcile.js"
 import type * as SshHost from "./SshHost.js"
 import * as SshPool from "./SshPool.js"
+
+/** The `backend` section of a server config that runs Xen nodes. */
+export const Config = Schema.Struct({
+  kind: Schema.Literal("xen"),
+  /** The nodes file (see the operator's guide); relative to the config file. */
+  nodesFile: Schema.String
+})
+export type Config = typeof Config.Type
 
 export interface Options {
   readonly nodes: NodesFile.NodesFile
@@ -46,7 +54,7 @@ const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, ti
   run: (argv, stdin) =>
     host.run([...prefix, ...argv], { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }).pipe(
       Effect.map((r) => ({ code: r.exitCode ?? 255, stdout: r.stdout, stderr: r.stderr })),
-      Effect.mapError((e) => ({ _tag: "RunnerError", where: host.target.host, command: argv.join(" "), message: e.message }) as unknown as Runner.RunnerError)
+      Effect.mapError((e) => new Runner.RunnerError({ where: host.target.host, command: argv.join(" "), message: e.message }))
     )
 })
 
@@ -260,7 +268,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
         return yield* a.consoleOutput(i.id).pipe(Effect.mapError((e) => new Backend.BackendError({ message: e.message, node: i.node })))
       })
 
-    return { name: "xen", start, execute, consoleOutput } satisfies Backend.BackendShape
+    return { start, execute, consoleOutput } satisfies Backend.BackendShape
   })
 
 export const layer = (options: Options): Layer.Layer<Backend.Backend, unknown, SqlClient.SqlClient> => Layer.scoped(Backend.Backend, make(options))
