@@ -5,7 +5,7 @@
  * A program that times out, cannot be started or dies on a signal counts as "no fit" (0), with a
  * diagnostic: the core then rejects the request with a reason instead of guessing.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -38,18 +38,6 @@ const interpret = (status: number | null, signal: string | null, error: Error | 
   return { code: status }
 }
 
-/** Runs the program synchronously (for the simulator's synchronous loop). */
-export const runSync = (q: Policy.ExternalQuery, userData?: string): Answer => {
-  const { dir, args } = stage(q, userData)
-  try {
-    const r = spawnSync(q.program, args, { timeout: q.timeoutMs, stdio: "ignore" })
-    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT"
-    return interpret(r.status, r.signal, timedOut ? undefined : r.error, timedOut, q)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
 /** Runs the program without blocking the event loop. */
 export const run = (q: Policy.ExternalQuery, userData?: string): Effect.Effect<Answer> =>
   Effect.acquireUseRelease(
@@ -80,21 +68,8 @@ export const run = (q: Policy.ExternalQuery, userData?: string): Effect.Effect<A
 
 /**
  * Decide a command, consulting the external program as often as the core asks (once per instance of
- * a USER-policy launch), synchronously.
+ * a USER-policy launch), without blocking.
  */
-export const decideSync = (
-  decide: (answers: ReadonlyArray<number>) => Decide.Decision,
-  userData?: string
-): Decide.Decision => {
-  const answers: Array<number> = []
-  for (;;) {
-    const d = decide(answers)
-    if (d._tag !== "Consult") return d
-    answers.push(runSync(d.query, userData).code)
-  }
-}
-
-/** The same, without blocking. */
 export const decideEffect = (
   decide: (answers: ReadonlyArray<number>) => Decide.Decision,
   userData?: string

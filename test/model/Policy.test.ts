@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import * as ExternalPolicy from "../../src/controller/ExternalPolicy.js"
 import * as Decide from "../../src/model/Decide.js"
 import * as Effects from "../../src/model/Effects.js"
@@ -157,7 +158,7 @@ describe("USER (an external program decides)", () => {
     return { dir, path }
   }
 
-  it("places on the node whose 1-based index the program exits with, given Eucalyptus's files and arguments", () => {
+  it("places on the node whose 1-based index the program exits with, given Eucalyptus's files and arguments", async () => {
     // Pick the last node with at least <mem> MiB free; record what we were given.
     const { dir, path } = script(`
 cp "$1" "${"$(dirname $0)"}/res.seen"; cp "$2" "${"$(dirname $0)"}/inst.seen"; echo "$@" > "${"$(dirname $0)"}/args.seen"; cp "$7" "${"$(dirname $0)"}/ud.seen"
@@ -170,7 +171,7 @@ exit $best`)
     const policy = Policy.user(path)
     const c = make(policy, threeNodes)
     const decide = (answers: ReadonlyArray<number>) => Decide.decide(c.ctx, c.state, runCmd({ minCount: 2, maxCount: 2, answers }))
-    const d = ExternalPolicy.decideSync(decide, "hello")
+    const d = await Effect.runPromise(ExternalPolicy.decideEffect(decide, "hello"))
     expect(d._tag).toBe("Accepted")
     if (d._tag !== "Accepted") return
     expect(placements(d.events)).toEqual(["z1n3", "z1n3"])
@@ -189,21 +190,21 @@ exit $best`)
     expect(args[7]).toBe("linux")
   })
 
-  it("rejects when the program exits 0, or names a node that does not fit", () => {
+  it("rejects when the program exits 0, or names a node that does not fit", async () => {
     const none = script("exit 0")
     const c = make(Policy.user(none.path), threeNodes)
-    const d = ExternalPolicy.decideSync((answers) => Decide.decide(c.ctx, c.state, runCmd({ answers })))
+    const d = await Effect.runPromise(ExternalPolicy.decideEffect((answers) => Decide.decide(c.ctx, c.state, runCmd({ answers }))))
     expect(d).toMatchObject({ _tag: "Rejected", rejection: { _tag: "InsufficientCapacity", detail: expect.stringContaining("exit 0") } })
 
     const liar = script("exit 1")
     const small = make(Policy.user(liar.path), topology([[1, 64, 1], [4, 4096, 100]]))
-    const d2 = ExternalPolicy.decideSync((answers) => Decide.decide(small.ctx, small.state, runCmd({ answers })))
+    const d2 = await Effect.runPromise(ExternalPolicy.decideEffect((answers) => Decide.decide(small.ctx, small.state, runCmd({ answers }))))
     expect(d2).toMatchObject({ _tag: "Rejected", rejection: { detail: expect.stringContaining("does not fit") } })
   })
 
-  it("treats a program that hangs past its timeout as no fit", () => {
+  it("treats a program that hangs past its timeout as no fit", async () => {
     const slow = script("sleep 5; exit 1")
-    const answer = ExternalPolicy.runSync({ program: slow.path, timeoutMs: 200, resources: "", instances: "", args: ["128", "2", "1", "i-00000001"] })
+    const answer = await Effect.runPromise(ExternalPolicy.run({ program: slow.path, timeoutMs: 200, resources: "", instances: "", args: ["128", "2", "1", "i-00000001"] }))
     expect(answer.code).toBe(0)
     expect(answer.diagnostic).toMatch(/did not answer within 200 ms/)
   })
