@@ -21,10 +21,19 @@ esac
 . "$HERE/$KIND.sh"
 # The kind's script defines: kind_inputs (files hashed), kind_packages (PKG=VERSION lines),
 # kind_build OUTDIR (writes the image and manifest.json into OUTDIR).
-PKGS=$(kind_packages)
+mkdir -p "$CACHE/images"
+# Resolving versions costs apt-cache seconds; they only change when apt's lists do, so the answer is
+# kept per state of /var/lib/apt/lists (and of these scripts).
+APTSTATE=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | content_hash "$HERE/lib.sh" $(kind_inputs) -- "$(cat)")
+MEMO="$CACHE/images/.$KIND-packages-$APTSTATE"
+if [ -s "$MEMO" ]; then
+  PKGS=$(cat "$MEMO")
+else
+  PKGS=$(kind_packages)
+  printf '%s\n' "$PKGS" > "$MEMO.$$" && mv "$MEMO.$$" "$MEMO"
+fi
 HASH=$(content_hash "$HERE/build.sh" "$HERE/lib.sh" $(kind_inputs) -- $PKGS)
 OUT="$CACHE/images/$KIND-$HASH"
-mkdir -p "$CACHE/images"
 
 exec 9>"$CACHE/images/.$KIND-$HASH.lock"
 flock 9
