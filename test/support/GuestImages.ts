@@ -49,7 +49,7 @@ const has = (cmd: string): boolean =>
 const TOOLS: Record<GuestKind, ReadonlyArray<[string, string]>> = {
   busybox: [["apt-get", "apt"], ["dpkg-deb", "dpkg"], ["cpio", "cpio"], ["gzip", "gzip"], ["busybox", "busybox-static"], ["flock", "util-linux"]],
   cloudinit: [["apt-get", "apt"], ["dpkg-deb", "dpkg"], ["cpio", "cpio"], ["gzip", "gzip"], ["busybox", "busybox-static"], ["flock", "util-linux"],
-    ["mmdebstrap", "mmdebstrap"], ["qemu-img", "qemu-utils"], ["mkfs.ext4", "e2fsprogs"], ["sfdisk", "fdisk"]]
+    ["mmdebstrap", "mmdebstrap"], ["qemu-img", "qemu-utils"], ["mkfs.ext4", "e2fsprogs"]]
 }
 
 /** Why `build(kind)` cannot run on this machine, or undefined when it can. */
