@@ -21,6 +21,11 @@ export const SimBackendConfig = Schema.Struct({
   failureProbability: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
   /** POWERSAVE: how long a woken node takes to report (default 60 s). */
   wakeDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+  /** The simulated storage controller: volume create/attach/detach and snapshot times (defaults 2 s, 1 s, 1 s, 5 s). */
+  volumeCreateDelay: Schema.optional(Distribution.Distribution),
+  volumeAttachDelay: Schema.optional(Distribution.Distribution),
+  volumeDetachDelay: Schema.optional(Distribution.Distribution),
+  snapshotDelay: Schema.optional(Distribution.Distribution),
   seed: Schema.optional(Schema.Int)
 })
 
