@@ -8,6 +8,8 @@ export interface BlockDeviceRequest {
   readonly sizeGiB?: number | undefined
   readonly snapshotId?: string | undefined
   readonly deleteOnTermination: boolean
+  /** The snapshot comes with an image: its owner's right to the snapshot is the launcher's (EC2's launch permission). */
+  readonly imageOwner?: string | undefined
 }
 
 export interface CreateVolume {

@@ -35,11 +35,18 @@ const checkSize = (size: number, field = "Size"): Rejection | undefined =>
     : { _tag: "InvalidRequest", field, message: `a volume is ${Ebs.MIN_SIZE_GIB}–${Ebs.MAX_SIZE_GIB} GiB (a whole number), got ${size}` }
 
 /** The size a volume gets, from the request and its snapshot (at least the snapshot's size), or why not. */
-const sizeFor = (s: S, account: string, sizeGiB: number | undefined, snapshotId: string | undefined, field: string): { size: number; snap?: Ebs.Snapshot } | { rejection: Rejection } => {
+const sizeFor = (
+  s: S,
+  account: string,
+  sizeGiB: number | undefined,
+  snapshotId: string | undefined,
+  field: string,
+  via?: string
+): { size: number; snap?: Ebs.Snapshot } | { rejection: Rejection } => {
   let snap: Ebs.Snapshot | undefined
   if (snapshotId !== undefined) {
     snap = Ebs.snapshot(s.storage, snapshotId)
-    if (!snap || !Ebs.restorableBy(snap, account)) return { rejection: { _tag: "SnapshotNotFound", ids: [snapshotId] } }
+    if (!snap || !(Ebs.restorableBy(snap, account) || (via !== undefined && Ebs.restorableBy(snap, via)))) return { rejection: { _tag: "SnapshotNotFound", ids: [snapshotId] } }
     if (snap.state !== "completed") return { rejection: { _tag: "IncorrectSnapshotState", snapshot: snap.id, state: snap.state, action: "create a volume from" } }
   }
   const size = sizeGiB ?? snap?.volumeSizeGiB
@@ -80,7 +87,7 @@ export const launchPlan = (s: S, c: Commands.RunInstances, zone: Ids.ZoneName): 
     if (!Ebs.DEVICE.test(d.device)) return { invalid: { _tag: "InvalidRequest", field: `BlockDeviceMapping.${k + 1}.DeviceName`, message: `"${d.device}" is not a device name like /dev/sdf` } }
     if (seen.has(d.device)) return { invalid: { _tag: "InvalidRequest", field: `BlockDeviceMapping.${k + 1}.DeviceName`, message: `${d.device} is mapped twice` } }
     seen.add(d.device)
-    const r = sizeFor(s, c.account, d.sizeGiB, d.snapshotId, `BlockDeviceMapping.${k + 1}.Ebs.VolumeSize`)
+    const r = sizeFor(s, c.account, d.sizeGiB, d.snapshotId, `BlockDeviceMapping.${k + 1}.Ebs.VolumeSize`, d.imageOwner)
     if ("rejection" in r) return { invalid: r.rejection }
     sized.push({ device: d, size: r.size })
   }
