@@ -31,6 +31,10 @@ OPERATIONS = [
     "CreateTags", "DeleteTags", "DescribeTags",
     "AllocateAddress", "AssociateAddress", "DisassociateAddress", "ReleaseAddress",
     "DescribeAddresses",
+    # Volumes, snapshots and EBS-backed stop/start (issue 13)
+    "CreateVolume", "DescribeVolumes", "DeleteVolume", "AttachVolume", "DetachVolume",
+    "DescribeVolumeStatus", "CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot",
+    "DescribeSnapshotAttribute", "ModifySnapshotAttribute", "StopInstances", "StartInstances",
 ]
 
 SHAPE_KEYS = ("type", "required", "timestampFormat", "flattened")

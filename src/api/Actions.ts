@@ -4,7 +4,10 @@ import * as Images from "./actions/Images.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
 import * as SecurityGroups from "./actions/SecurityGroups.js"
+import * as Snapshots from "./actions/Snapshots.js"
+import * as StopStart from "./actions/StopStart.js"
 import * as Tags from "./actions/Tags.js"
+import * as Volumes from "./actions/Volumes.js"
 import * as Zones from "./actions/Zones.js"
 import type * as H from "./Handler.js"
 
@@ -38,5 +41,19 @@ export const table: H.Table = {
   AssociateAddress: Addresses.AssociateAddress,
   DisassociateAddress: Addresses.DisassociateAddress,
   ReleaseAddress: Addresses.ReleaseAddress,
-  DescribeAddresses: Addresses.DescribeAddresses
+  DescribeAddresses: Addresses.DescribeAddresses,
+  // Volumes, snapshots, EBS-backed stop/start
+  CreateVolume: Volumes.CreateVolume,
+  DescribeVolumes: Volumes.DescribeVolumes,
+  DeleteVolume: Volumes.DeleteVolume,
+  AttachVolume: Volumes.AttachVolume,
+  DetachVolume: Volumes.DetachVolume,
+  DescribeVolumeStatus: Volumes.DescribeVolumeStatus,
+  CreateSnapshot: Snapshots.CreateSnapshot,
+  DescribeSnapshots: Snapshots.DescribeSnapshots,
+  DeleteSnapshot: Snapshots.DeleteSnapshot,
+  DescribeSnapshotAttribute: Snapshots.DescribeSnapshotAttribute,
+  ModifySnapshotAttribute: Snapshots.ModifySnapshotAttribute,
+  StopInstances: StopStart.StopInstances,
+  StartInstances: StopStart.StartInstances
 }

@@ -1,4 +1,5 @@
 /** The core's records as EC2 shapes: instances, groups and addresses, as Describe* shows them. */
+import * as Ebs from "../model/Ebs.js"
 import * as Lifecycle from "../model/Lifecycle.js"
 import * as Network from "../model/Network.js"
 import type * as SecurityGroup from "../model/SecurityGroup.js"
@@ -20,25 +21,27 @@ export const groupIdentifiers = (s: State.State, ids: ReadonlyArray<string>): Ar
 // Describe* answers the same instances again and again: a view is kept while the instance record,
 // its tags (the tag cache hands out the same array until they change) and the groups (for names)
 // are the very same objects.
-const views = new WeakMap<State.Instance, { readonly tags: unknown; readonly groups: unknown; readonly region: string; readonly view: Shapes.Instance }>()
+const views = new WeakMap<State.Instance, { readonly tags: unknown; readonly groups: unknown; readonly volumes: unknown; readonly region: string; readonly view: Shapes.Instance }>()
 
 /** An instance as EC2 shows it (shared: do not change what it returns). */
 export const instance = (s: State.State, i: State.Instance, region: string, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Instance => {
   const hit = views.get(i)
-  if (hit !== undefined && hit.tags === tags && hit.groups === s.groups && hit.region === region) return hit.view
+  if (hit !== undefined && hit.tags === tags && hit.groups === s.groups && hit.volumes === s.storage.volumes && hit.region === region) return hit.view
   const view = instanceView(s, i, region, tags)
-  views.set(i, { tags, groups: s.groups, region, view })
+  views.set(i, { tags, groups: s.groups, volumes: s.storage.volumes, region, view })
   return view
 }
 
 const instanceView = (s: State.State, i: State.Instance, region: string, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Instance => {
   const live = i.state === "pending" || i.state === "running"
-  const transition = i.state === "terminated" || i.state === "shutting-down" ? `${i.stateReason?.message ?? "terminated"}` : ""
+  // A stopped or stopping (EBS) instance keeps its private address, as on EC2.
+  const keepsPrivate = live || i.state === "stopping" || i.state === "stopped"
+  const transition = i.state === "terminated" || i.state === "shutting-down" || i.state === "stopping" || i.state === "stopped" ? `${i.stateReason?.message ?? i.state}` : ""
   return {
     InstanceId: i.id,
     ImageId: i.imageId,
     State: instanceState(i.state),
-    PrivateDnsName: live ? dns(i.net.privateIp, region, "private") : "",
+    PrivateDnsName: keepsPrivate ? dns(i.net.privateIp, region, "private") : "",
     PublicDnsName: live ? dns(i.net.publicIp, region, "public") : "",
     StateTransitionReason: transition,
     ...(i.keyName !== undefined ? { KeyName: i.keyName } : {}),
@@ -49,13 +52,13 @@ const instanceView = (s: State.State, i: State.Instance, region: string, tags: R
     ...(i.kernelId !== undefined ? { KernelId: i.kernelId } : {}),
     ...(i.ramdiskId !== undefined ? { RamdiskId: i.ramdiskId } : {}),
     Monitoring: { State: "disabled" },
-    ...(live && i.net.privateIp !== undefined ? { PrivateIpAddress: i.net.privateIp } : {}),
+    ...(keepsPrivate && i.net.privateIp !== undefined ? { PrivateIpAddress: i.net.privateIp } : {}),
     ...(live && i.net.publicIp !== undefined ? { PublicIpAddress: i.net.publicIp } : {}),
     ...(i.stateReason !== undefined && i.state !== "running" && i.state !== "pending" ? { StateReason: { Code: i.stateReason.code, Message: i.stateReason.message } } : {}),
     Architecture: "x86_64",
-    RootDeviceType: "instance-store",
-    RootDeviceName: "/dev/sda1",
-    BlockDeviceMappings: [],
+    RootDeviceType: i.ebsRoot !== undefined ? "ebs" : "instance-store",
+    RootDeviceName: i.ebsRoot ?? "/dev/sda1",
+    BlockDeviceMappings: instanceBlockDevices(s, i),
     VirtualizationType: "paravirtual",
     Hypervisor: "xen",
     ...(i.clientToken !== undefined ? { ClientToken: i.clientToken } : {}),
@@ -164,5 +167,50 @@ export const address = (s: State.State, a: State.Address, tags: ReadonlyArray<Ta
     ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
   }
 }
+
+/** The volumes attached to an instance, by device name (DescribeInstances' blockDeviceMapping). */
+export const instanceBlockDevices = (s: State.State, i: State.Instance): Array<Shapes.InstanceBlockDeviceMapping> =>
+  s.storage.seq.volume === 0
+    ? []
+    : Ebs.attachedTo(s.storage, i.id).map((v) => ({
+        DeviceName: v.attachment!.device,
+        Ebs: { VolumeId: v.id, Status: v.attachment!.state, AttachTime: v.attachment!.since, DeleteOnTermination: v.attachment!.deleteOnTermination }
+      }))
+
+export const attachment = (v: Ebs.Volume): Shapes.VolumeAttachment => ({
+  VolumeId: v.id,
+  ...(v.attachment
+    ? { InstanceId: v.attachment.instance, Device: v.attachment.device, State: v.attachment.state, AttachTime: v.attachment.since, DeleteOnTermination: v.attachment.deleteOnTermination }
+    : {})
+})
+
+export const volume = (v: Ebs.Volume, tags: ReadonlyArray<Tags.Tag> | undefined, volumeType = "standard"): Shapes.Volume => ({
+  VolumeId: v.id,
+  Size: v.sizeGiB,
+  SnapshotId: v.snapshotId ?? "",
+  AvailabilityZone: v.zone,
+  State: v.state,
+  CreateTime: v.createdAt,
+  Attachments: v.attachment ? [attachment(v)] : [],
+  VolumeType: volumeType,
+  Encrypted: false,
+  MultiAttachEnabled: false,
+  ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
+})
+
+export const snapshot = (x: Ebs.Snapshot, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Snapshot => ({
+  SnapshotId: x.id,
+  VolumeId: x.volumeId,
+  State: x.state,
+  ...(x.reason !== undefined ? { StateMessage: x.reason } : {}),
+  StartTime: x.startedAt,
+  Progress: `${x.progress}%`,
+  OwnerId: x.account,
+  Description: x.description,
+  VolumeSize: x.volumeSizeGiB,
+  Encrypted: false,
+  StorageTier: "standard",
+  ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
+})
 
 export { Network }

@@ -40,6 +40,7 @@ export const make = (settings: CloudSettings, policy: Policy.Policy<any>): Eithe
     network: n.right,
     policyName: policy.name,
     policyInitial: policy.initial,
+    storage: Topology.storage(settings.topology),
     ...(settings.nodeState ? { nodeState: settings.nodeState } : {}),
     ...(settings.at !== undefined ? { at: settings.at } : {})
   }

@@ -2,6 +2,7 @@
  * What users and observers ask of the core. Users' commands carry their account; observations come
  * from the backend (simulated or Xen) and from the controller's timers (power ticks).
  */
+import type * as EbsCommands from "./EbsCommands.js"
 import type * as Ids from "./Ids.js"
 import type * as Resources from "./Resources.js"
 import type * as SecurityGroup from "./SecurityGroup.js"
@@ -33,6 +34,9 @@ export interface RunInstances {
   readonly lifetimeMs?: number | undefined
   /** Answers of an external placement program (USER policy), one per instance placed so far. */
   readonly answers?: ReadonlyArray<number> | undefined
+  /** EBS: the volumes each instance gets (the image's root snapshot first), and the root's device name for an EBS-backed image. */
+  readonly blockDevices?: ReadonlyArray<EbsCommands.BlockDeviceRequest> | undefined
+  readonly ebsRoot?: string | undefined
 }
 
 export interface TerminateInstances {
@@ -209,3 +213,4 @@ export type Command =
   | AssociateAddress
   | DisassociateAddress
   | ReleaseAddress
+  | EbsCommands.StorageCommand

@@ -7,6 +7,7 @@ import { HashMap } from "effect"
 import * as Availability from "./Availability.js"
 import * as Capacity from "./Capacity.js"
 import type * as Commands from "./Commands.js"
+import * as EbsDecide from "./EbsDecide.js"
 import type * as Events from "./Events.js"
 import { evolve } from "./Evolve.js"
 import * as Ids from "./Ids.js"
@@ -243,8 +244,11 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
   const addressing = c.addressing ?? "public"
   const ids = (k: number) => Ids.instanceId(s.seq.instance + k + 1)
   const net = planNetwork(s, groups[0]!, addressing)
-  const maxCount = Math.min(c.maxCount, net.max)
-  if (maxCount < c.minCount) return reject(net.rejection!)
+  // So does what the zone's storage controller can hold of the instances' volumes (EBS).
+  const ebs = EbsDecide.launchPlan(s, c, zone.name)
+  if ("invalid" in ebs) return reject(ebs.invalid)
+  const maxCount = Math.min(c.maxCount, net.max, ebs.max)
+  if (maxCount < c.minCount) return reject(net.max < c.minCount ? net.rejection! : ebs.rejection!)
 
   // Placement, one instance at a time on a view that holds the earlier ones.
   let pstate = s.policyState[zone.name] ?? ctx.policy.initial
@@ -304,14 +308,16 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
       groups: groups.map((g) => g.id),
       addressing,
       clientToken: c.clientToken,
-      lifetimeMs: c.lifetimeMs
+      lifetimeMs: c.lifetimeMs,
+      ...(c.ebsRoot !== undefined ? { ebsRoot: c.ebsRoot } : {})
     },
     instances: nodes.map((i, k) => ({ id: idList[k]!, node: view.id(i), launchIndex: k, ...assigned.instances[k]! })),
     woken,
     networks: assigned.networks,
     policyState: pstate
   }
-  return accept([...pre, launched])
+  // The instances' volumes come first: the start effects carry them.
+  return accept([...pre, ...ebs.events(idList, c.at), launched])
 }
 
 const owned = (s: S, account: string | undefined, ids: ReadonlyArray<string>) => {
@@ -335,7 +341,12 @@ const terminate = (s: S, c: Commands.TerminateInstances): Decision => {
   for (const i of found) {
     if (seen.has(i.id)) continue
     seen.add(i.id)
-    if (i.state !== "pending" && i.state !== "running") continue
+    // A stopped (EBS) instance has no VM: it is gone at once; a stopping one's VM is already going away.
+    if (i.state === "stopped") {
+      events.push({ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason })
+      continue
+    }
+    if (i.state !== "pending" && i.state !== "running" && i.state !== "stopping") continue
     // Never started (its node is still waking): nothing to stop, it is gone at once.
     if (!i.dispatched) events.push({ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason })
     else stopping.push(i.id)
@@ -360,7 +371,7 @@ const nodeLost = (s: S, c: Commands.NodeLost): Decision => {
   if (!n) return reject({ _tag: "NodeNotFound", node: c.nodeId })
   const events: Array<Events.Event> = []
   for (const i of State.liveInstances(s)) {
-    if (i.node === n.id) events.push({ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(`node ${n.id} lost: ${c.reason}`) })
+    if (i.node === n.id && i.state !== "stopped") events.push({ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(`node ${n.id} lost: ${c.reason}`) })
   }
   if (n.state !== "down" || events.length > 0) events.push({ _tag: "NodeLost", at: c.at, node: n.id, reason: c.reason })
   return accept(events)
@@ -547,6 +558,7 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
     case "InstanceStopped": {
       const i = State.instance(s, c.instanceId)
       if (!i) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
+      if (i.state === "stopping") return accept(EbsDecide.halted(s, i, c.at))
       return accept(
         i.state === "shutting-down" ? [{ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: i.stateReason ?? USER_SHUTDOWN }] : []
       )
@@ -635,5 +647,7 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       return disassociate(s, c)
     case "ReleaseAddress":
       return release(s, c)
+    default:
+      return EbsDecide.decide(ctx.policy, s, c)
   }
 }

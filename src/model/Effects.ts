@@ -4,6 +4,7 @@
  * and reports back with observation commands.
  */
 import { HashMap } from "effect"
+import * as EbsEffects from "./EbsEffects.js"
 import type * as Events from "./Events.js"
 import type * as Ids from "./Ids.js"
 import * as Network from "./Network.js"
@@ -29,6 +30,8 @@ export interface InstanceSpec {
   readonly bridge?: string | undefined
   readonly vlan?: number | undefined
   readonly lifetimeMs?: number | undefined
+  /** EBS: the volumes attached to it (its root first by device name), which its VM gets. */
+  readonly volumes?: ReadonlyArray<EbsEffects.BlockDevice> | undefined
 }
 
 export type Effect =
@@ -38,8 +41,9 @@ export type Effect =
   | { readonly _tag: "PowerDown"; readonly node: Ids.NodeId }
   | { readonly _tag: "PowerUp"; readonly node: Ids.NodeId }
   | { readonly _tag: "ApplyNetwork"; readonly zone: Ids.ZoneName }
+  | EbsEffects.StorageEffect
 
-export const specOf = (s: State.State, i: State.Instance): InstanceSpec => ({
+export const specOf = (s: State.State, i: State.Instance): InstanceSpec => withVolumes(s, i, {
   id: i.id,
   account: i.account,
   zone: i.zone,
@@ -58,6 +62,11 @@ export const specOf = (s: State.State, i: State.Instance): InstanceSpec => ({
   vlan: i.net.vlan,
   lifetimeMs: i.lifetimeMs
 })
+
+const withVolumes = (s: State.State, i: State.Instance, spec: InstanceSpec): InstanceSpec => {
+  const volumes = EbsEffects.blockDevices(s, i.id)
+  return volumes === undefined ? spec : { ...spec, volumes }
+}
 
 const zonesOfGroup = (s: State.State, g: Ids.GroupId): Array<Ids.ZoneName> => {
   const zones = new Set<Ids.ZoneName>()
@@ -106,7 +115,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       const i = State.instance(before, e.instance)!
       const g = i.groups[0]
       const released = g !== undefined && State.group(before, g)?.vlan !== undefined && State.group(after, g)?.vlan === undefined
-      return net(released ? [i.zone, ...liveZones(after)] : [i.zone])
+      return [...net(released ? [i.zone, ...liveZones(after)] : [i.zone]), ...EbsEffects.ofTermination(before, after, i.id)]
     }
     case "NodePoweredDown":
       return [{ _tag: "PowerDown", node: e.node }]
@@ -130,5 +139,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
     case "VmTypesChanged":
     case "PolicyChanged":
       return []
+    default:
+      return EbsEffects.of(before, e, after, specOf)
   }
 }

@@ -3,6 +3,7 @@
  * controller persists them, the simulator can log them, and two runs can be diffed event by event.
  */
 import { Schema } from "effect"
+import * as EbsEvents from "./EbsEvents.js"
 import * as Ids from "./Ids.js"
 import * as Resources from "./Resources.js"
 import * as SecurityGroup from "./SecurityGroup.js"
@@ -35,7 +36,9 @@ export const LaunchRequest = Schema.Struct({
   groups: Schema.Array(Ids.GroupId),
   addressing: Schema.Literal("public", "private"),
   clientToken: Schema.optional(Schema.String),
-  lifetimeMs: Schema.optional(Schema.Int)
+  lifetimeMs: Schema.optional(Schema.Int),
+  /** EBS-backed: the root device's name (its volume is made with the launch). */
+  ebsRoot: Schema.optional(Schema.String)
 })
 export type LaunchRequest = typeof LaunchRequest.Type
 
@@ -152,7 +155,8 @@ export const Event = Schema.Union(
   AddressDisassociated,
   AddressReleased,
   VmTypesChanged,
-  PolicyChanged
+  PolicyChanged,
+  ...EbsEvents.members
 )
 export type Event = typeof Event.Type
 export type EventTag = Event["_tag"]

@@ -1,5 +1,6 @@
 /** Applies one event to the state. Total: every event the decider emits applies to the state it was decided on. */
 import { HashMap, Option } from "effect"
+import * as EbsEvolve from "./EbsEvolve.js"
 import type * as Events from "./Events.js"
 import type * as Ids from "./Ids.js"
 import * as Ipv4 from "./Ipv4.js"
@@ -95,16 +96,9 @@ const rebuildZones = (nodes: ReadonlyArray<State.NodeRuntime>): Array<State.Zone
 }
 
 const releaseInstance = (s: S, inst: State.Instance, at: Units.Millis): S => {
-  // Capacity.
-  let next = updateNode(s, inst.node, (n) => {
-    const instances = n.instances - 1
-    return {
-      ...n,
-      used: Resources.make(n.used.cores - inst.size.cores, n.used.memoryMiB - inst.size.memoryMiB, n.used.diskGiB - inst.size.diskGiB),
-      instances,
-      idleSince: instances === 0 ? at : n.idleSince
-    }
-  })
+  // Capacity (a stopped instance gave its node's back when it stopped); then its volumes.
+  let next = inst.state === "stopped" ? s : EbsEvolve.releaseNode(s, inst, at)
+  next = EbsEvolve.onTerminated(next, inst.id)
   // Addresses: a system address goes back to the pool; an elastic one stays with its account, unassociated.
   next = { ...next, ...leaveAddress(next.network, next, inst) }
   if (inst.net.privateIp) next = { ...next, privateIps: sortedChange(next.privateIps, Ipv4.parse(inst.net.privateIp)!, -1) }
@@ -161,7 +155,8 @@ export const evolve = (s: S, e: Events.Event): S => {
           state: "pending",
           launchedAt: e.at,
           dispatched: nodes[i]!.state === "up",
-          net: { mac: x.mac, privateIp: x.privateIp, publicIp: x.publicIp, vlan: x.vlan, slot: x.slot }
+          net: { mac: x.mac, privateIp: x.privateIp, publicIp: x.publicIp, vlan: x.vlan, slot: x.slot },
+          ...(e.request.ebsRoot !== undefined ? { ebsRoot: e.request.ebsRoot } : {})
         })
         // In SYSTEM and STATIC the "public" address is the private one: not from the public pool.
         if (x.publicIp !== undefined && (s.network.mode === "MANAGED" || s.network.mode === "MANAGED-NOVLAN")) {
@@ -305,6 +300,8 @@ export const evolve = (s: S, e: Events.Event): S => {
           diskGiB: Units.gib(t.diskGiB)
         }))
       }
+    default:
+      return EbsEvolve.evolve(s, e)
   }
 }
 

@@ -2,6 +2,8 @@
  * Why the core said no: values, never exceptions. The API maps each tag to an EC2 error code in one
  * table (src/api); the simulator counts them by tag.
  */
+import * as Ebs from "./Ebs.js"
+
 export type Rejection =
   | { readonly _tag: "InsufficientCapacity"; readonly zone: string; readonly requested: number; readonly placeable: number; readonly detail: string }
   | { readonly _tag: "UnknownZone"; readonly zone: string }
@@ -25,6 +27,7 @@ export type Rejection =
   | { readonly _tag: "NodeExists"; readonly node: string }
   | { readonly _tag: "NodeInUse"; readonly node: string; readonly instances: number }
   | { readonly _tag: "InvalidVmTypes"; readonly message: string }
+  | Ebs.StorageRejection
 
 export type RejectionTag = Rejection["_tag"]
 
@@ -74,5 +77,7 @@ export const message = (r: Rejection): string => {
       return `node ${r.node} still holds ${r.instances} instance(s)`
     case "InvalidVmTypes":
       return r.message
+    default:
+      return Ebs.message(r)
   }
 }

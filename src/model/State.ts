@@ -4,6 +4,7 @@
  */
 import { HashMap, Option } from "effect"
 import type * as Capacity from "./Capacity.js"
+import * as Ebs from "./Ebs.js"
 import * as Ids from "./Ids.js"
 import type * as Lifecycle from "./Lifecycle.js"
 import type * as Network from "./Network.js"
@@ -71,6 +72,8 @@ export interface Instance {
   /** The start effect was sent (false while its node is waking up). */
   readonly dispatched: boolean
   readonly net: InstanceNet
+  /** EBS-backed (it can stop and start): its root device's name. */
+  readonly ebsRoot?: string | undefined
 }
 
 export interface Address {
@@ -123,6 +126,8 @@ export interface State {
   readonly policyName: string
   readonly policyState: Readonly<Record<string, unknown>>
   readonly seq: Sequences
+  /** Volumes, snapshots and the storage controllers' capacity per zone. */
+  readonly storage: Ebs.Storage
 }
 
 export const make = (options: {
@@ -133,6 +138,8 @@ export const make = (options: {
   readonly policyInitial: unknown
   readonly nodeState?: Capacity.NodeState
   readonly at?: Units.Millis
+  /** GiB of volumes each zone's storage controller holds; zones not named are unlimited. */
+  readonly storage?: Readonly<Record<string, number>>
 }): State => {
   const zones: Array<Zone> = []
   const nodes: Array<NodeRuntime> = []
@@ -172,7 +179,8 @@ export const make = (options: {
     publicHeld: [],
     policyName: options.policyName ?? "",
     policyState,
-    seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 }
+    seq: { instance: 0, reservation: 0, group: 0, allocation: 0, association: 0 },
+    storage: Ebs.make(options.storage)
   }
 }
 

@@ -22,7 +22,9 @@ export type NodeGroup = typeof NodeGroup.Type
 
 export const ZoneSpec = Schema.Struct({
   name: Ids.ZoneName,
-  nodes: Schema.Array(NodeGroup).pipe(Schema.minItems(1))
+  nodes: Schema.Array(NodeGroup).pipe(Schema.minItems(1)),
+  /** GiB of volumes the zone's storage controller holds (EBS); unlimited when absent. */
+  storageGiB: Schema.optional(Units.GiB.pipe(Schema.nonNegative()))
 })
 export type ZoneSpec = typeof ZoneSpec.Type
 
@@ -66,6 +68,13 @@ export const expand = (t: Topology): Array<NodeSpec> =>
 export class TopologyError extends Schema.TaggedError<TopologyError>()("TopologyError", {
   message: Schema.String
 }) {}
+
+/** Each zone's storage capacity, for the zones that set one. */
+export const storage = (t: Topology): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const z of t.zones) if (z.storageGiB !== undefined) out[z.name] = z.storageGiB
+  return out
+}
 
 /** Unique zone names and node ids across the cloud. */
 export const check = (t: Topology): TopologyError | undefined => {

@@ -13,6 +13,8 @@
 import { Clock, Effect, Either, Fiber, Layer, Option, Ref, Schema, type Scope } from "effect"
 import * as Backend from "../controller/Backend.js"
 import type * as Commands from "../model/Commands.js"
+import * as Ebs from "../model/Ebs.js"
+import * as EbsEffects from "../model/EbsEffects.js"
 import * as Effects from "../model/Effects.js"
 import * as State from "../model/State.js"
 import * as Units from "../model/Units.js"
@@ -29,6 +31,11 @@ export interface Options {
   readonly failureProbability?: number
   readonly stopDelay?: Distribution.Sampler
   readonly wakeDelayMs?: number
+  /** The storage controller: how long a volume takes to be made (default constant 2 s), attached and detached (1 s each), snapshotted (5 s, reported half-way and done). */
+  readonly volumeCreateDelay?: Distribution.Sampler
+  readonly volumeAttachDelay?: Distribution.Sampler
+  readonly volumeDetachDelay?: Distribution.Sampler
+  readonly snapshotDelay?: Distribution.Sampler
 }
 
 /** The `backend` section of a server config that runs the simulated backend. */
@@ -42,6 +49,11 @@ export const Config = Schema.Struct({
   failureProbability: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
   /** POWERSAVE: how long a woken node takes to report. */
   wakeDelaySeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+  /** The simulated storage controller: volume create/attach/detach and snapshot times (defaults 2 s, 1 s, 1 s, 5 s). */
+  volumeCreateDelay: Schema.optional(Distribution.Distribution),
+  volumeAttachDelay: Schema.optional(Distribution.Distribution),
+  volumeDetachDelay: Schema.optional(Distribution.Distribution),
+  snapshotDelay: Schema.optional(Distribution.Distribution),
   seed: Schema.optional(Schema.Int)
 })
 export type Config = typeof Config.Type
@@ -104,6 +116,10 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
     const stop = options.stopDelay ?? Setup.defaultBackend.stop
     const failP = options.failureProbability ?? Setup.defaultBackend.failureProbability
     const wake = options.wakeDelayMs ?? Setup.defaultBackend.wakeDelayMs
+    const createVol = options.volumeCreateDelay ?? Distribution.constantMs(2_000)
+    const attachVol = options.volumeAttachDelay ?? Distribution.constantMs(1_000)
+    const detachVol = options.volumeDetachDelay ?? Distribution.constantMs(1_000)
+    const snapshotTime = options.snapshotDelay ?? Distribution.constantMs(5_000)
     const ctxRef = yield* Ref.make<Option.Option<{ readonly ctx: Backend.BackendContext; readonly scope: Scope.Scope }>>(Option.none())
     // Per instance: the fiber that will report for it (boot or lifetime), and its console text.
     const pending = new Map<string, Running>()
@@ -185,6 +201,31 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
           case "PowerDown":
           case "ApplyNetwork":
             return
+          case "CreateVolume": {
+            const id = e.volume.id
+            yield* later(createVol.sample(rng), report((at) => ({ _tag: "VolumeReady", at, volumeId: id })))
+            return
+          }
+          case "AttachVolume": {
+            const id = e.volume.id
+            yield* later(attachVol.sample(rng), report((at) => ({ _tag: "VolumeAttachDone", at, volumeId: id })))
+            return
+          }
+          case "DetachVolume": {
+            const id = e.volume.id
+            yield* later(e.force ? 0 : detachVol.sample(rng), report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: id })))
+            return
+          }
+          case "CreateSnapshot": {
+            const id = e.snapshotId
+            const total = snapshotTime.sample(rng)
+            yield* later(Math.floor(total / 2), report((at) => ({ _tag: "SnapshotProgress", at, snapshotId: id, progress: 50 })))
+            yield* later(total, report((at) => ({ _tag: "SnapshotProgress", at, snapshotId: id, progress: 100 })))
+            return
+          }
+          case "DeleteVolume":
+          case "DeleteSnapshot":
+            return
         }
       })
 
@@ -204,11 +245,24 @@ export const make = (options: Options = {}): Effect.Effect<Backend.BackendShape>
           if (!i.dispatched) continue
           const spec = Effects.specOf(resumed, i)
           if (i.state === "pending") yield* execute({ _tag: "StartInstance", instance: spec })
-          else if (i.state === "shutting-down") yield* execute({ _tag: "StopInstance", instanceId: i.id, node: i.node })
+          else if (i.state === "shutting-down" || i.state === "stopping") yield* execute({ _tag: "StopInstance", instanceId: i.id, node: i.node })
           else if (i.state === "running" && i.lifetimeMs !== undefined && i.runningAt !== undefined) {
             const left = Math.max(0, i.runningAt + i.lifetimeMs - at)
             yield* later(left, report((t) => ({ _tag: "TerminateInstances", at: t, account: undefined, instanceIds: [i.id], reason: Engine.LIFETIME_OVER })), i.id)
           }
+        }
+        // The storage controller's work under way goes on too.
+        for (const v of Ebs.volumes(resumed.storage)) {
+          if (v.state === "creating") yield* execute({ _tag: "CreateVolume", volume: EbsEffects.specOf(v) })
+          const a = v.attachment
+          const inst = a === undefined ? undefined : State.instance(resumed, a.instance)
+          if (a === undefined || inst === undefined) continue
+          if (a.state === "attaching" && inst.state === "running") yield* execute({ _tag: "AttachVolume", volume: EbsEffects.specOf(v), instanceId: inst.id, node: inst.node, device: a.device })
+          if (a.state === "detaching") yield* execute({ _tag: "DetachVolume", volume: EbsEffects.specOf(v), instanceId: inst.id, node: inst.node, device: a.device, force: false })
+        }
+        for (const snap of Ebs.snapshots(resumed.storage)) {
+          const v = Ebs.volume(resumed.storage, snap.volumeId)
+          if (snap.state === "pending" && v !== undefined) yield* execute({ _tag: "CreateSnapshot", snapshotId: snap.id, volume: EbsEffects.specOf(v) })
         }
       })
 
@@ -238,6 +292,10 @@ export const optionsFromConfig = (
     readonly stopDelay?: Distribution.Distribution | undefined
     readonly failureProbability?: number | undefined
     readonly wakeDelaySeconds?: number | undefined
+    readonly volumeCreateDelay?: Distribution.Distribution | undefined
+    readonly volumeAttachDelay?: Distribution.Distribution | undefined
+    readonly volumeDetachDelay?: Distribution.Distribution | undefined
+    readonly snapshotDelay?: Distribution.Distribution | undefined
   },
   seed = 1
 ): Either.Either<Options, { readonly field: string; readonly message: string }> => {
@@ -247,10 +305,17 @@ export const optionsFromConfig = (
   if (Either.isLeft(boot)) return Either.left(boot.left)
   const stop = sampler(config.stopDelay, "stopDelay")
   if (Either.isLeft(stop)) return Either.left(stop.left)
+  const storage: Record<string, Distribution.Sampler> = {}
+  for (const field of ["volumeCreateDelay", "volumeAttachDelay", "volumeDetachDelay", "snapshotDelay"] as const) {
+    const r = sampler(config[field], field)
+    if (Either.isLeft(r)) return Either.left(r.left)
+    if (r.right) storage[field] = r.right
+  }
   return Either.right({
     seed,
     ...(boot.right ? { bootDelay: boot.right } : {}),
     ...(stop.right ? { stopDelay: stop.right } : {}),
+    ...storage,
     ...(config.failureProbability !== undefined ? { failureProbability: config.failureProbability } : {}),
     ...(config.wakeDelaySeconds !== undefined ? { wakeDelayMs: Math.round(config.wakeDelaySeconds * 1000) } : {})
   })

@@ -30,7 +30,25 @@ export interface Image {
   readonly sizeBytes: number | undefined
   readonly state: string
   readonly createdAt: number
+  /** EBS: the image's block device mappings; an image whose root device maps a snapshot is EBS-backed. */
+  readonly blockDevices: ReadonlyArray<BlockDevice>
 }
+
+export interface BlockDevice {
+  readonly device: string
+  readonly snapshotId?: string | undefined
+  readonly sizeGiB?: number | undefined
+  readonly deleteOnTermination: boolean
+}
+
+const BlockDevices = Schema.parseJson(
+  Schema.Array(Schema.Struct({ device: Schema.String, snapshotId: Schema.optional(Schema.String), sizeGiB: Schema.optional(Schema.Int), deleteOnTermination: Schema.Boolean }))
+)
+const decodeDevices = Schema.decodeUnknownSync(BlockDevices)
+const encodeDevices = Schema.encodeSync(BlockDevices)
+
+/** The snapshot an EBS-backed image boots from (its root device's), if it is one. */
+export const rootSnapshot = (i: Image): string | undefined => i.blockDevices.find((d) => d.device === i.rootDeviceName)?.snapshotId
 
 export const SYSTEM_OWNER = "eucalyptus"
 
@@ -54,6 +72,7 @@ interface Row {
   size_bytes: number | null
   state: string
   created_at: number
+  block_devices: string | null
 }
 
 const toImage = (r: Row): Image => ({
@@ -73,7 +92,8 @@ const toImage = (r: Row): Image => ({
   digest: r.digest ?? undefined,
   sizeBytes: r.size_bytes ?? undefined,
   state: r.state,
-  createdAt: r.created_at
+  createdAt: r.created_at,
+  blockDevices: r.block_devices === null ? [] : decodeDevices(r.block_devices)
 })
 
 export interface NewImage {
@@ -91,6 +111,7 @@ export interface NewImage {
   readonly path?: string | undefined
   readonly digest?: string | undefined
   readonly sizeBytes?: number | undefined
+  readonly blockDevices?: ReadonlyArray<BlockDevice> | undefined
   readonly now: number
 }
 
@@ -123,10 +144,11 @@ export const register = (i: NewImage) =>
     const seq = yield* Meta.next("image")
     const id = `${prefix[i.kind]}-${Ids.hex8(seq, 0x77777777)}`
     yield* sql`INSERT INTO images (id, owner, name, description, kind, location, architecture, public, kernel_id, ramdisk_id,
-      root_device_name, virtualization, path, digest, size_bytes, state, created_at)
+      root_device_name, virtualization, path, digest, size_bytes, state, created_at, block_devices)
       VALUES (${id}, ${i.owner}, ${i.name}, ${i.description ?? ""}, ${i.kind}, ${i.location}, ${i.architecture ?? "x86_64"},
       ${i.public ? 1 : 0}, ${i.kernelId ?? null}, ${i.ramdiskId ?? null}, ${i.rootDeviceName ?? "/dev/sda1"},
-      ${i.virtualization ?? "paravirtual"}, ${i.path ?? null}, ${i.digest ?? null}, ${i.sizeBytes ?? null}, 'available', ${i.now})`
+      ${i.virtualization ?? "paravirtual"}, ${i.path ?? null}, ${i.digest ?? null}, ${i.sizeBytes ?? null}, 'available', ${i.now},
+      ${i.blockDevices !== undefined && i.blockDevices.length > 0 ? encodeDevices(i.blockDevices) : null})`
     changed(sql)
     return id
   })

@@ -77,10 +77,12 @@ describe("VM types", () => {
 describe("instance lifecycle", () => {
   it("allows exactly the documented transitions", () => {
     const table: Record<Lifecycle.InstanceState, Record<Lifecycle.Action, string>> = {
-      pending: { boot: "running", reboot: "illegal", terminate: "shutting-down", stopped: "illegal", fail: "terminated" },
-      running: { boot: "illegal", reboot: "running", terminate: "shutting-down", stopped: "illegal", fail: "terminated" },
-      "shutting-down": { boot: "illegal", reboot: "illegal", terminate: "shutting-down", stopped: "terminated", fail: "terminated" },
-      terminated: { boot: "illegal", reboot: "illegal", terminate: "terminated", stopped: "terminated", fail: "illegal" }
+      pending: { boot: "running", reboot: "illegal", terminate: "shutting-down", stopped: "illegal", fail: "terminated", stop: "illegal", halted: "illegal", start: "pending" },
+      running: { boot: "illegal", reboot: "running", terminate: "shutting-down", stopped: "illegal", fail: "terminated", stop: "stopping", halted: "illegal", start: "running" },
+      "shutting-down": { boot: "illegal", reboot: "illegal", terminate: "shutting-down", stopped: "terminated", fail: "terminated", stop: "illegal", halted: "illegal", start: "illegal" },
+      terminated: { boot: "illegal", reboot: "illegal", terminate: "terminated", stopped: "terminated", fail: "illegal", stop: "illegal", halted: "illegal", start: "illegal" },
+      stopping: { boot: "illegal", reboot: "illegal", terminate: "shutting-down", stopped: "illegal", fail: "terminated", stop: "stopping", halted: "stopped", start: "illegal" },
+      stopped: { boot: "illegal", reboot: "illegal", terminate: "terminated", stopped: "illegal", fail: "terminated", stop: "stopped", halted: "illegal", start: "pending" }
     }
     for (const [from, row] of Object.entries(table)) {
       for (const [action, to] of Object.entries(row)) {

@@ -1,5 +1,6 @@
 /** Images: DescribeImages, RegisterImage, DeregisterImage, DescribeImageAttribute. */
 import { Effect, Option } from "effect"
+import * as Ebs from "../../model/Ebs.js"
 import * as Images from "../../store/Images.js"
 import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
@@ -7,6 +8,9 @@ import * as Views from "../Views.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
+import * as BlockDevices from "./BlockDevices.js"
+
+const rootType = (i: Images.Image) => (Images.rootSnapshot(i) !== undefined ? "ebs" : "instance-store")
 
 const visible = (i: Images.Image, accountId: string) => i.owner === accountId || i.public || i.owner === Images.SYSTEM_OWNER
 
@@ -24,11 +28,11 @@ const shape = (i: Images.Image, tags: ReadonlyArray<Tags.Tag> | undefined): Shap
   ...(i.ramdiskId !== undefined ? { RamdiskId: i.ramdiskId } : {}),
   Name: i.name,
   Description: i.description,
-  RootDeviceType: "instance-store",
+  RootDeviceType: rootType(i),
   RootDeviceName: i.rootDeviceName,
   VirtualizationType: i.virtualization,
   Hypervisor: "xen",
-  BlockDeviceMappings: [],
+  BlockDeviceMappings: BlockDevices.ofImage(i),
   ...(Views.tagList(tags) ? { Tags: Views.tagList(tags)! } : {})
 })
 
@@ -59,7 +63,10 @@ export const DescribeImages: H.Handler<"DescribeImages"> = (input, rc) =>
         "kernel-id": (i) => i.kernelId,
         "ramdisk-id": (i) => i.ramdiskId,
         "manifest-location": (i) => i.location,
-        "root-device-type": () => "instance-store",
+        "root-device-type": rootType,
+        "root-device-name": (i) => i.rootDeviceName,
+        "block-device-mapping.snapshot-id": (i) => i.blockDevices.flatMap((d) => (d.snapshotId !== undefined ? [d.snapshotId] : [])),
+        "block-device-mapping.device-name": (i) => i.blockDevices.map((d) => d.device),
         "virtualization-type": (i) => i.virtualization,
         hypervisor: () => "xen"
       },
@@ -75,7 +82,24 @@ export const RegisterImage: H.Handler<"RegisterImage"> = (input, rc) =>
     if (input.Name === "" || input.Name.length > 128 || !/^[\w ()[\]./'@-]+$/.test(input.Name)) {
       return yield* Ec2Error.make("InvalidParameterValue", `Invalid image name '${Ec2Error.quote(input.Name)}': 3–128 letters, digits, spaces and ()[]./-'@_`)
     }
-    const location = input.ImageLocation
+    // An EBS-backed image: its root device maps a snapshot the account may use; it needs no manifest.
+    const devices = (yield* BlockDevices.parse(input.BlockDeviceMappings)).filter((d) => d.noDevice !== true)
+    const rootName = input.RootDeviceName ?? "/dev/sda1"
+    const root = devices.find((d) => d.device === rootName && d.snapshotId !== undefined)
+    if (devices.length > 0 && root === undefined && (input.ImageLocation ?? "") === "") {
+      return yield* Ec2Error.make("InvalidParameterValue", `The root device ${rootName} must map a snapshot (BlockDeviceMapping.N.Ebs.SnapshotId) to register an EBS-backed image`)
+    }
+    const s = yield* H.state
+    for (const d of devices) {
+      if (d.snapshotId === undefined) continue
+      const snap = Ebs.snapshot(s.storage, d.snapshotId)
+      if (!snap || !Ebs.restorableBy(snap, rc.account.id)) return yield* Ec2Error.fromRejection({ _tag: "SnapshotNotFound", ids: [d.snapshotId] })
+      if (snap.state !== "completed") return yield* Ec2Error.fromRejection({ _tag: "IncorrectSnapshotState", snapshot: snap.id, state: snap.state, action: "register an image from" })
+      if (d.sizeGiB !== undefined && d.sizeGiB < snap.volumeSizeGiB) {
+        return yield* Ec2Error.make("InvalidParameterValue", `${d.device}: ${d.sizeGiB} GiB is smaller than snapshot ${snap.id} (${snap.volumeSizeGiB} GiB)`)
+      }
+    }
+    const location = root !== undefined && (input.ImageLocation ?? "") === "" ? `${rc.account.id}/${input.Name}` : input.ImageLocation
     if (location === undefined || location === "") return yield* Ec2Error.missingParameter("ImageLocation")
     for (const [field, id, kind] of [["KernelId", input.KernelId, "kernel"], ["RamdiskId", input.RamdiskId, "ramdisk"]] as const) {
       if (id === undefined) continue
@@ -91,7 +115,7 @@ export const RegisterImage: H.Handler<"RegisterImage"> = (input, rc) =>
     if (duplicate) return yield* Ec2Error.make("InvalidAMIName.Duplicate", `AMI name ${Ec2Error.quote(input.Name)} is already in use by one of your images`)
     yield* H.dryRun(input)
     // Eucalyptus's registration names the kind by the manifest: kernels and ramdisks registered as such.
-    const kind: Images.Kind = /vmlinu[xz]|kernel/i.test(location) && input.KernelId === undefined ? "kernel" : /initrd|ramdisk/i.test(location) && input.RamdiskId === undefined ? "ramdisk" : "machine"
+    const kind: Images.Kind = root !== undefined ? "machine" : /vmlinu[xz]|kernel/i.test(location) && input.KernelId === undefined ? "kernel" : /initrd|ramdisk/i.test(location) && input.RamdiskId === undefined ? "ramdisk" : "machine"
     const id = yield* H.db(
       Images.register({
         owner: rc.account.id,
@@ -102,8 +126,9 @@ export const RegisterImage: H.Handler<"RegisterImage"> = (input, rc) =>
         architecture: arch,
         kernelId: input.KernelId,
         ramdiskId: input.RamdiskId,
-        rootDeviceName: input.RootDeviceName,
+        rootDeviceName: rootName,
         virtualization: input.VirtualizationType,
+        blockDevices: devices.map(({ noDevice: _n, ...d }) => d),
         now: rc.now
       })
     )
@@ -146,7 +171,7 @@ export const DescribeImageAttribute: H.Handler<"DescribeImageAttribute"> = (inpu
       case "productCodes":
         return { ...base, ProductCodes: [] }
       case "blockDeviceMapping":
-        return { ...base, BlockDeviceMappings: [] }
+        return { ...base, BlockDeviceMappings: BlockDevices.ofImage(img) }
       default:
         return yield* Ec2Error.make(
           "InvalidParameterValue",

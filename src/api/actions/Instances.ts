@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto"
 import { Effect, Option } from "effect"
 import { Backend } from "../../controller/Backend.js"
+import * as Ebs from "../../model/Ebs.js"
 import * as Lifecycle from "../../model/Lifecycle.js"
 import * as State from "../../model/State.js"
 import * as ClientTokens from "../../store/ClientTokens.js"
@@ -13,6 +14,7 @@ import * as KeyPairs from "../../store/KeyPairs.js"
 import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
 import * as Views from "../Views.js"
+import * as BlockDevices from "./BlockDevices.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
@@ -110,6 +112,7 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
     }
     const addressing = (addressingRaw ?? "public") as "public" | "private"
     const tags = yield* launchTags(input.TagSpecifications)
+    const devices = yield* BlockDevices.forLaunch(image.value, input.BlockDeviceMappings)
     yield* H.dryRun(input)
 
     const token = input.ClientToken
@@ -141,7 +144,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
         kernelId,
         ramdiskId,
         addressing,
-        clientToken: token === "" ? undefined : token
+        clientToken: token === "" ? undefined : token,
+        ...devices
       },
       {
         inTransaction: ({ events }) =>
@@ -187,7 +191,11 @@ const instanceFilters = (s: State.State): Filter.Table<State.Instance> => ({
   "instance.group-name": (i) => i.groups.map((g) => State.group(s, g)?.name ?? g),
   "launch-index": (i) => String(i.launchIndex),
   "architecture": () => "x86_64",
-  "root-device-type": () => "instance-store",
+  "root-device-type": (i) => (i.ebsRoot !== undefined ? "ebs" : "instance-store"),
+  "root-device-name": (i) => i.ebsRoot ?? "/dev/sda1",
+  "block-device-mapping.device-name": (i) => Ebs.attachedTo(s.storage, i.id).map((v) => v.attachment!.device),
+  "block-device-mapping.volume-id": (i) => Ebs.attachedTo(s.storage, i.id).map((v) => v.id),
+  "block-device-mapping.status": (i) => Ebs.attachedTo(s.storage, i.id).map((v) => v.attachment!.state),
   "virtualization-type": () => "paravirtual",
   "hypervisor": () => "xen",
   "client-token": (i) => i.clientToken,
@@ -235,7 +243,7 @@ const page = <A extends { readonly seq: number }>(items: ReadonlyArray<A>, max: 
 
 // "Describe all my instances" (what waiters and dashboards poll) is answered with the same output
 // object while the instances, the groups and the account's tags are the very same objects.
-const everything = new WeakMap<object, Map<string, { readonly groups: unknown; readonly tags: unknown; readonly output: Shapes.DescribeInstancesResult }>>()
+const everything = new WeakMap<object, Map<string, { readonly groups: unknown; readonly tags: unknown; readonly volumes: unknown; readonly output: Shapes.DescribeInstancesResult }>>()
 
 export const DescribeInstances: H.Handler<"DescribeInstances"> = (input, rc) =>
   Effect.gen(function* () {
@@ -251,10 +259,10 @@ export const DescribeInstances: H.Handler<"DescribeInstances"> = (input, rc) =>
       if (perAccount === undefined) everything.set(s.instances, (perAccount = new Map()))
       const key = `${rc.account.id}/${rc.region}`
       const hit = perAccount.get(key)
-      if (hit !== undefined && hit.groups === s.groups && hit.tags === tags) return hit.output
+      if (hit !== undefined && hit.groups === s.groups && hit.tags === tags && hit.volumes === s.storage.volumes) return hit.output
       const output: Shapes.DescribeInstancesResult = { Reservations: Views.reservations(s, chosen, rc.region, tags) }
       H.reusable.add(output)
-      perAccount.set(key, { groups: s.groups, tags, output })
+      perAccount.set(key, { groups: s.groups, tags, volumes: s.storage.volumes, output })
       return output
     }
     const { slice, next } = yield* page(chosen, input.MaxResults, input.NextToken)

@@ -1,5 +1,6 @@
 /** Tags on the account's instances, security groups, images, key pairs and elastic addresses. */
 import { Effect, HashMap, Option } from "effect"
+import * as Ebs from "../../model/Ebs.js"
 import * as State from "../../model/State.js"
 import * as Images from "../../store/Images.js"
 import * as KeyPairs from "../../store/KeyPairs.js"
@@ -11,7 +12,7 @@ import type * as Shapes from "../protocol/Ec2Shapes.js"
 import { checkTag } from "./Instances.js"
 
 export const resourceType = (id: string): string | undefined =>
-  id.startsWith("i-") ? "instance" : id.startsWith("sg-") ? "security-group" : /^e[mkr]i-/.test(id) ? "image" : id.startsWith("key-") ? "key-pair" : id.startsWith("eipalloc-") ? "elastic-ip" : undefined
+  id.startsWith("i-") ? "instance" : id.startsWith("sg-") ? "security-group" : /^e[mkr]i-/.test(id) ? "image" : id.startsWith("key-") ? "key-pair" : id.startsWith("eipalloc-") ? "elastic-ip" : id.startsWith("vol-") ? "volume" : id.startsWith("snap-") ? "snapshot" : undefined
 
 /** The resource exists and the account may tag it. */
 const check = (id: string, rc: H.RequestContext) =>
@@ -40,6 +41,16 @@ const check = (id: string, rc: H.RequestContext) =>
           return yield* notFound("InvalidAllocationID.NotFound", "allocation ID")
         }
         return
+      case "volume": {
+        const v = Ebs.volume(s.storage, id)
+        if (v?.account !== rc.account.id) return yield* notFound("InvalidVolume.NotFound", "volume")
+        return
+      }
+      case "snapshot": {
+        const x = Ebs.snapshot(s.storage, id)
+        if (x?.account !== rc.account.id) return yield* notFound("InvalidSnapshot.NotFound", "snapshot")
+        return
+      }
       default:
         return yield* Ec2Error.make("InvalidID", `The ID '${Ec2Error.quote(id)}' is not valid`)
     }

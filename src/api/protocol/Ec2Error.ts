@@ -74,10 +74,23 @@ export const statuses = {
   "InvalidAddress.NotFound": 400,
   "InvalidIPAddress.InUse": 400,
   AddressLimitExceeded: 400,
+  // Volumes, snapshots and stop/start (EBS)
+  "InvalidVolume.NotFound": 400,
+  "InvalidVolumeID.Malformed": 400,
+  "InvalidVolume.ZoneMismatch": 400,
+  "InvalidSnapshot.NotFound": 400,
+  "InvalidSnapshotID.Malformed": 400,
+  "InvalidSnapshot.InUse": 400,
+  "InvalidAttachment.NotFound": 400,
+  VolumeInUse: 400,
+  IncorrectState: 400,
+  OperationNotPermitted: 400,
+  UnsupportedOperation: 400,
   // Tags and ids
   "InvalidID": 400,
   // Server side
   InsufficientInstanceCapacity: 500,
+  InsufficientVolumeCapacity: 500,
   InternalError: 500,
   Unavailable: 503
 } as const satisfies Record<string, number>
@@ -146,6 +159,11 @@ const list = (ids: ReadonlyArray<string>): string => ids.map((i) => quote(i)).jo
  * - AddressInUse → InvalidIPAddress.InUse.
  * - NodeNotFound, NodeExists, NodeInUse and InvalidVmTypes are operator (admin) rejections; they map to parameter errors so the
  *   admin API can reuse the table.
+ * - StorageFull → InsufficientVolumeCapacity (500, a server error in AWS's list): like instance
+ *   capacity, the storage controller's size is the cloud's limit, not the user's mistake.
+ * - IncorrectVolumeState / IncorrectSnapshotState → IncorrectState; DeviceInUse → InvalidParameterValue
+ *   (EC2: "Attachment point … is already in use"); RootVolumeInUse → OperationNotPermitted;
+ *   NotEbsBacked → UnsupportedOperation (StopInstances on an instance-store instance).
  */
 export const fromRejection = (r: Rejection.Rejection): Ec2Error => {
   switch (r._tag) {
@@ -202,5 +220,27 @@ export const fromRejection = (r: Rejection.Rejection): Ec2Error => {
       return make("DependencyViolation", `Node ${r.node} still holds ${r.instances} instance(s)`)
     case "InvalidVmTypes":
       return make("InvalidParameterValue", r.message)
+    case "VolumeNotFound":
+      return make("InvalidVolume.NotFound", r.ids.length === 1 ? `The volume '${quote(r.ids[0]!)}' does not exist.` : `The volumes '${list(r.ids)}' do not exist.`)
+    case "SnapshotNotFound":
+      return make("InvalidSnapshot.NotFound", r.ids.length === 1 ? `The snapshot '${quote(r.ids[0]!)}' does not exist.` : `The snapshots '${list(r.ids)}' do not exist.`)
+    case "VolumeInUse":
+      return make("VolumeInUse", `${r.volume} is in use: ${r.detail}`)
+    case "IncorrectVolumeState":
+      return make("IncorrectState", `The volume '${r.volume}' is '${r.state}'; it cannot be used to ${r.action}.`)
+    case "VolumeZoneMismatch":
+      return make("InvalidVolume.ZoneMismatch", `The volume '${r.volume}' is not in the same availability zone as instance '${r.instance}' (${r.volumeZone} ≠ ${r.instanceZone}).`)
+    case "DeviceInUse":
+      return make("InvalidParameterValue", `Invalid value '${quote(r.device)}' for unixDevice. Attachment point ${quote(r.device)} is already in use on ${r.instance}.`)
+    case "AttachmentNotFound":
+      return make("InvalidAttachment.NotFound", `The volume '${r.volume}' is not attached to '${quote(r.instance)}'.`)
+    case "StorageFull":
+      return make("InsufficientVolumeCapacity", `There is not enough storage in ${r.zone} for ${r.requestedGiB} GiB: ${r.freeGiB} GiB free of ${r.capacityGiB} GiB.`)
+    case "IncorrectSnapshotState":
+      return make("IncorrectState", `The snapshot '${r.snapshot}' is '${r.state}'; it cannot be used to ${r.action}.`)
+    case "NotEbsBacked":
+      return make("UnsupportedOperation", `The instance '${r.instance}' does not have an 'ebs' root device type and cannot be stopped.`)
+    case "RootVolumeInUse":
+      return make("OperationNotPermitted", `The volume '${r.volume}' is the root device of instance '${r.instance}' and cannot be detached while it is not stopped.`)
   }
 }

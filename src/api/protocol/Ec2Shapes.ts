@@ -64,6 +64,14 @@ export interface AssociateAddressResult {
   readonly AssociationId?: string
 }
 
+export interface AttachVolumeRequest {
+  readonly Device: string
+  readonly InstanceId: string
+  readonly VolumeId: string
+  readonly EbsCardIndex?: number
+  readonly DryRun?: boolean
+}
+
 export interface AttributeValue {
   readonly Value?: string
 }
@@ -191,10 +199,48 @@ export interface CreateSecurityGroupResult {
   readonly SecurityGroupArn?: string
 }
 
+export interface CreateSnapshotRequest {
+  readonly Description?: string
+  readonly OutpostArn?: string
+  readonly VolumeId: string
+  readonly TagSpecifications?: ReadonlyArray<TagSpecification>
+  readonly Location?: string
+  readonly DryRun?: boolean
+}
+
 export interface CreateTagsRequest {
   readonly DryRun?: boolean
   readonly Resources: ReadonlyArray<string>
   readonly Tags: ReadonlyArray<Tag>
+}
+
+export interface CreateVolumePermission {
+  readonly UserId?: string
+  readonly Group?: string
+}
+
+export interface CreateVolumePermissionModifications {
+  readonly Add?: ReadonlyArray<CreateVolumePermission>
+  readonly Remove?: ReadonlyArray<CreateVolumePermission>
+}
+
+export interface CreateVolumeRequest {
+  readonly AvailabilityZone?: string
+  readonly AvailabilityZoneId?: string
+  readonly Encrypted?: boolean
+  readonly Iops?: number
+  readonly KmsKeyId?: string
+  readonly OutpostArn?: string
+  readonly Size?: number
+  readonly SnapshotId?: string
+  readonly VolumeType?: string
+  readonly TagSpecifications?: ReadonlyArray<TagSpecification>
+  readonly MultiAttachEnabled?: boolean
+  readonly Throughput?: number
+  readonly ClientToken?: string
+  readonly VolumeInitializationRate?: number
+  readonly Operator?: OperatorRequest
+  readonly DryRun?: boolean
 }
 
 export interface CreditSpecificationRequest {
@@ -229,6 +275,11 @@ export interface DeleteSecurityGroupResult {
   readonly GroupId?: string
 }
 
+export interface DeleteSnapshotRequest {
+  readonly SnapshotId: string
+  readonly DryRun?: boolean
+}
+
 export interface DeleteSnapshotReturnCode {
   readonly SnapshotId?: string
   readonly ReturnCode?: string
@@ -238,6 +289,11 @@ export interface DeleteTagsRequest {
   readonly DryRun?: boolean
   readonly Resources: ReadonlyArray<string>
   readonly Tags?: ReadonlyArray<Tag>
+}
+
+export interface DeleteVolumeRequest {
+  readonly VolumeId: string
+  readonly DryRun?: boolean
 }
 
 export interface DeregisterImageRequest {
@@ -377,6 +433,33 @@ export interface DescribeSecurityGroupsResult {
   readonly SecurityGroups?: ReadonlyArray<SecurityGroup>
 }
 
+export interface DescribeSnapshotAttributeRequest {
+  readonly Attribute: string
+  readonly SnapshotId: string
+  readonly DryRun?: boolean
+}
+
+export interface DescribeSnapshotAttributeResult {
+  readonly ProductCodes?: ReadonlyArray<ProductCode>
+  readonly SnapshotId?: string
+  readonly CreateVolumePermissions?: ReadonlyArray<CreateVolumePermission>
+}
+
+export interface DescribeSnapshotsRequest {
+  readonly MaxResults?: number
+  readonly NextToken?: string
+  readonly OwnerIds?: ReadonlyArray<string>
+  readonly RestorableByUserIds?: ReadonlyArray<string>
+  readonly SnapshotIds?: ReadonlyArray<string>
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+}
+
+export interface DescribeSnapshotsResult {
+  readonly NextToken?: string
+  readonly Snapshots?: ReadonlyArray<Snapshot>
+}
+
 export interface DescribeTagsRequest {
   readonly DryRun?: boolean
   readonly Filters?: ReadonlyArray<Filter>
@@ -387,6 +470,42 @@ export interface DescribeTagsRequest {
 export interface DescribeTagsResult {
   readonly NextToken?: string
   readonly Tags?: ReadonlyArray<TagDescription>
+}
+
+export interface DescribeVolumeStatusRequest {
+  readonly MaxResults?: number
+  readonly NextToken?: string
+  readonly VolumeIds?: ReadonlyArray<string>
+  readonly IncludeManagedResources?: boolean
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+}
+
+export interface DescribeVolumeStatusResult {
+  readonly NextToken?: string
+  readonly VolumeStatuses?: ReadonlyArray<VolumeStatusItem>
+}
+
+export interface DescribeVolumesRequest {
+  readonly VolumeIds?: ReadonlyArray<string>
+  readonly IncludeManagedResources?: boolean
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly NextToken?: string
+  readonly MaxResults?: number
+}
+
+export interface DescribeVolumesResult {
+  readonly NextToken?: string
+  readonly Volumes?: ReadonlyArray<Volume>
+}
+
+export interface DetachVolumeRequest {
+  readonly Device?: string
+  readonly Force?: boolean
+  readonly InstanceId?: string
+  readonly VolumeId: string
+  readonly DryRun?: boolean
 }
 
 export interface DisassociateAddressRequest {
@@ -673,6 +792,12 @@ export interface InferenceDeviceInfo {
 
 export interface InferenceDeviceMemoryInfo {
   readonly SizeInMiB?: number
+}
+
+export interface InitializationStatusDetails {
+  readonly InitializationType?: string
+  readonly Progress?: number
+  readonly EstimatedTimeToCompleteInSeconds?: number
 }
 
 export interface Instance {
@@ -1093,6 +1218,16 @@ export interface MemoryInfo {
   readonly SizeInMiB?: number
 }
 
+export interface ModifySnapshotAttributeRequest {
+  readonly Attribute?: string
+  readonly CreateVolumePermission?: CreateVolumePermissionModifications
+  readonly GroupNames?: ReadonlyArray<string>
+  readonly OperationType?: string
+  readonly SnapshotId: string
+  readonly UserIds?: ReadonlyArray<string>
+  readonly DryRun?: boolean
+}
+
 export interface Monitoring {
   readonly State?: string
 }
@@ -1395,6 +1530,32 @@ export interface SecurityGroupRule {
   readonly SecurityGroupRuleArn?: string
 }
 
+export interface Snapshot {
+  readonly OwnerAlias?: string
+  readonly OutpostArn?: string
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly StorageTier?: string
+  readonly RestoreExpiryTime?: Timestamp
+  readonly SseType?: string
+  readonly AvailabilityZone?: string
+  readonly TransferType?: string
+  readonly CompletionDurationMinutes?: number
+  readonly CompletionTime?: Timestamp
+  readonly FullSnapshotSizeInBytes?: number
+  readonly SnapshotId?: string
+  readonly VolumeId?: string
+  readonly State?: string
+  readonly StateMessage?: string
+  readonly StartTime?: Timestamp
+  readonly Progress?: string
+  readonly OwnerId?: string
+  readonly Description?: string
+  readonly VolumeSize?: number
+  readonly Encrypted?: boolean
+  readonly KmsKeyId?: string
+  readonly DataEncryptionKeyId?: string
+}
+
 export interface SpotMarketOptions {
   readonly MaxPrice?: string
   readonly SpotInstanceType?: string
@@ -1403,9 +1564,31 @@ export interface SpotMarketOptions {
   readonly InstanceInterruptionBehavior?: string
 }
 
+export interface StartInstancesRequest {
+  readonly InstanceIds: ReadonlyArray<string>
+  readonly AdditionalInfo?: string
+  readonly DryRun?: boolean
+}
+
+export interface StartInstancesResult {
+  readonly StartingInstances?: ReadonlyArray<InstanceStateChange>
+}
+
 export interface StateReason {
   readonly Code?: string
   readonly Message?: string
+}
+
+export interface StopInstancesRequest {
+  readonly InstanceIds: ReadonlyArray<string>
+  readonly Hibernate?: boolean
+  readonly SkipOsShutdown?: boolean
+  readonly DryRun?: boolean
+  readonly Force?: boolean
+}
+
+export interface StopInstancesResult {
+  readonly StoppingInstances?: ReadonlyArray<InstanceStateChange>
 }
 
 export interface Tag {
@@ -1454,6 +1637,86 @@ export interface VCpuInfo {
   readonly ValidThreadsPerCore?: ReadonlyArray<number>
 }
 
+export interface Volume {
+  readonly AvailabilityZoneId?: string
+  readonly OutpostArn?: string
+  readonly SourceVolumeId?: string
+  readonly Iops?: number
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly VolumeType?: string
+  readonly FastRestored?: boolean
+  readonly MultiAttachEnabled?: boolean
+  readonly Throughput?: number
+  readonly SseType?: string
+  readonly Operator?: OperatorResponse
+  readonly VolumeInitializationRate?: number
+  readonly VolumeId?: string
+  readonly Size?: number
+  readonly SnapshotId?: string
+  readonly AvailabilityZone?: string
+  readonly State?: string
+  readonly CreateTime?: Timestamp
+  readonly Attachments?: ReadonlyArray<VolumeAttachment>
+  readonly Encrypted?: boolean
+  readonly KmsKeyId?: string
+}
+
+export interface VolumeAttachment {
+  readonly DeleteOnTermination?: boolean
+  readonly AssociatedResource?: string
+  readonly InstanceOwningService?: string
+  readonly EbsCardIndex?: number
+  readonly VolumeId?: string
+  readonly InstanceId?: string
+  readonly Device?: string
+  readonly State?: string
+  readonly AttachTime?: Timestamp
+}
+
+export interface VolumeStatusAction {
+  readonly Code?: string
+  readonly Description?: string
+  readonly EventId?: string
+  readonly EventType?: string
+}
+
+export interface VolumeStatusAttachmentStatus {
+  readonly IoPerformance?: string
+  readonly InstanceId?: string
+}
+
+export interface VolumeStatusDetails {
+  readonly Name?: string
+  readonly Status?: string
+}
+
+export interface VolumeStatusEvent {
+  readonly Description?: string
+  readonly EventId?: string
+  readonly EventType?: string
+  readonly NotAfter?: Timestamp
+  readonly NotBefore?: Timestamp
+  readonly InstanceId?: string
+}
+
+export interface VolumeStatusInfo {
+  readonly Details?: ReadonlyArray<VolumeStatusDetails>
+  readonly Status?: string
+}
+
+export interface VolumeStatusItem {
+  readonly Actions?: ReadonlyArray<VolumeStatusAction>
+  readonly AvailabilityZone?: string
+  readonly OutpostArn?: string
+  readonly Events?: ReadonlyArray<VolumeStatusEvent>
+  readonly VolumeId?: string
+  readonly VolumeStatus?: VolumeStatusInfo
+  readonly AttachmentStatuses?: ReadonlyArray<VolumeStatusAttachmentStatus>
+  readonly InitializationStatusDetails?: InitializationStatusDetails
+  readonly AvailabilityZoneId?: string
+  readonly Operator?: OperatorResponse
+}
+
 export interface Operations {
   readonly DescribeRegions: { readonly input: DescribeRegionsRequest; readonly output: DescribeRegionsResult }
   readonly DescribeAvailabilityZones: { readonly input: DescribeAvailabilityZonesRequest; readonly output: DescribeAvailabilityZonesResult }
@@ -1485,6 +1748,19 @@ export interface Operations {
   readonly DisassociateAddress: { readonly input: DisassociateAddressRequest; readonly output: NoOutput }
   readonly ReleaseAddress: { readonly input: ReleaseAddressRequest; readonly output: NoOutput }
   readonly DescribeAddresses: { readonly input: DescribeAddressesRequest; readonly output: DescribeAddressesResult }
+  readonly CreateVolume: { readonly input: CreateVolumeRequest; readonly output: Volume }
+  readonly DescribeVolumes: { readonly input: DescribeVolumesRequest; readonly output: DescribeVolumesResult }
+  readonly DeleteVolume: { readonly input: DeleteVolumeRequest; readonly output: NoOutput }
+  readonly AttachVolume: { readonly input: AttachVolumeRequest; readonly output: VolumeAttachment }
+  readonly DetachVolume: { readonly input: DetachVolumeRequest; readonly output: VolumeAttachment }
+  readonly DescribeVolumeStatus: { readonly input: DescribeVolumeStatusRequest; readonly output: DescribeVolumeStatusResult }
+  readonly CreateSnapshot: { readonly input: CreateSnapshotRequest; readonly output: Snapshot }
+  readonly DescribeSnapshots: { readonly input: DescribeSnapshotsRequest; readonly output: DescribeSnapshotsResult }
+  readonly DeleteSnapshot: { readonly input: DeleteSnapshotRequest; readonly output: NoOutput }
+  readonly DescribeSnapshotAttribute: { readonly input: DescribeSnapshotAttributeRequest; readonly output: DescribeSnapshotAttributeResult }
+  readonly ModifySnapshotAttribute: { readonly input: ModifySnapshotAttributeRequest; readonly output: NoOutput }
+  readonly StopInstances: { readonly input: StopInstancesRequest; readonly output: StopInstancesResult }
+  readonly StartInstances: { readonly input: StartInstancesRequest; readonly output: StartInstancesResult }
 }
 
 export type OperationName = keyof Operations
@@ -1520,4 +1796,17 @@ export const operationNames: ReadonlyArray<OperationName> = [
   "DisassociateAddress",
   "ReleaseAddress",
   "DescribeAddresses",
+  "CreateVolume",
+  "DescribeVolumes",
+  "DeleteVolume",
+  "AttachVolume",
+  "DetachVolume",
+  "DescribeVolumeStatus",
+  "CreateSnapshot",
+  "DescribeSnapshots",
+  "DeleteSnapshot",
+  "DescribeSnapshotAttribute",
+  "ModifySnapshotAttribute",
+  "StopInstances",
+  "StartInstances",
 ]

@@ -111,12 +111,15 @@ export const reconcile = (expected: ReadonlyArray<Expected>, observed: ReadonlyA
   return { running, lost, stopped, stopping, unknown }
 }
 
-/** What the controller expects, from its instances (terminated ones expect nothing). */
+/** What the controller expects, from its instances (terminated and stopped ones expect nothing). */
 export const expectedOf = (
   instances: Iterable<{ readonly id: string; readonly node: string; readonly state: Lifecycle.InstanceState }>
 ): Array<Expected> => {
   const out: Array<Expected> = []
-  for (const i of instances) if (i.state !== "terminated") out.push({ id: i.id, node: i.node, state: i.state })
+  // A stopped (EBS) instance has no domain anywhere; a stopping one's domain is going away, like a terminating one's.
+  for (const i of instances) {
+    if (i.state !== "terminated" && i.state !== "stopped") out.push({ id: i.id, node: i.node, state: i.state === "stopping" ? "shutting-down" : i.state })
+  }
   return out
 }
 

@@ -58,6 +58,8 @@ const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, ti
     )
 })
 
+const NO_STORAGE = "the Xen backend has no storage controller (volumes need a storage host; see src/backends/storage)"
+
 export const make = (options: Options): Effect.Effect<Backend.BackendShape, unknown, Scope.Scope | SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const file = options.nodes
@@ -186,6 +188,18 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             return report((at) => ({ _tag: "NodeReported", at, nodeId: e.node }))
           case "PowerDown":
             return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the Xen backend does not switch nodes off (it stays up)`)
+          // No storage controller behind the Xen backend yet: every volume operation fails with that reason.
+          case "CreateVolume":
+            return report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: e.volume.id, reason: NO_STORAGE }))
+          case "AttachVolume":
+            return report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: e.volume.id, reason: NO_STORAGE }))
+          case "CreateSnapshot":
+            return report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId: e.snapshotId, reason: NO_STORAGE }))
+          case "DetachVolume":
+            return report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: e.volume.id }))
+          case "DeleteVolume":
+          case "DeleteSnapshot":
+            return Effect.void
         }
       })()
       // A zone's network applies run one after another, and a start waits for the apply decided

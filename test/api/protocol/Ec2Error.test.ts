@@ -26,7 +26,18 @@ const examples: { readonly [T in Rejection.RejectionTag]: Extract<Rejection.Reje
   NodeNotFound: { _tag: "NodeNotFound", node: "node-9" },
   NodeExists: { _tag: "NodeExists", node: "node-1" },
   NodeInUse: { _tag: "NodeInUse", node: "node-1", instances: 2 },
-  InvalidVmTypes: { _tag: "InvalidVmTypes", message: "m1.large is smaller than m1.small" }
+  InvalidVmTypes: { _tag: "InvalidVmTypes", message: "m1.large is smaller than m1.small" },
+  VolumeNotFound: { _tag: "VolumeNotFound", ids: ["vol-00000001"] },
+  SnapshotNotFound: { _tag: "SnapshotNotFound", ids: ["snap-00000001"] },
+  VolumeInUse: { _tag: "VolumeInUse", volume: "vol-00000001", detail: "attached to i-00000001 at /dev/sdf" },
+  IncorrectVolumeState: { _tag: "IncorrectVolumeState", volume: "vol-00000001", state: "creating", action: "attach" },
+  VolumeZoneMismatch: { _tag: "VolumeZoneMismatch", volume: "vol-00000001", volumeZone: "zone-1", instance: "i-00000001", instanceZone: "zone-2" },
+  DeviceInUse: { _tag: "DeviceInUse", instance: "i-00000001", device: "/dev/sdf" },
+  AttachmentNotFound: { _tag: "AttachmentNotFound", volume: "vol-00000001", instance: "i-00000002" },
+  StorageFull: { _tag: "StorageFull", zone: "zone-1", requestedGiB: 10, freeGiB: 5, capacityGiB: 100 },
+  IncorrectSnapshotState: { _tag: "IncorrectSnapshotState", snapshot: "snap-00000001", state: "pending", action: "delete" },
+  NotEbsBacked: { _tag: "NotEbsBacked", instance: "i-00000001" },
+  RootVolumeInUse: { _tag: "RootVolumeInUse", volume: "vol-00000001", instance: "i-00000001" }
 }
 
 const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
@@ -51,7 +62,18 @@ const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
   NodeNotFound: "InvalidParameterValue",
   NodeExists: "InvalidParameterValue",
   NodeInUse: "DependencyViolation",
-  InvalidVmTypes: "InvalidParameterValue"
+  InvalidVmTypes: "InvalidParameterValue",
+  VolumeNotFound: "InvalidVolume.NotFound",
+  SnapshotNotFound: "InvalidSnapshot.NotFound",
+  VolumeInUse: "VolumeInUse",
+  IncorrectVolumeState: "IncorrectState",
+  VolumeZoneMismatch: "InvalidVolume.ZoneMismatch",
+  DeviceInUse: "InvalidParameterValue",
+  AttachmentNotFound: "InvalidAttachment.NotFound",
+  StorageFull: "InsufficientVolumeCapacity",
+  IncorrectSnapshotState: "IncorrectState",
+  NotEbsBacked: "UnsupportedOperation",
+  RootVolumeInUse: "OperationNotPermitted"
 }
 
 describe("fromRejection", () => {
@@ -72,7 +94,7 @@ describe("fromRejection", () => {
   })
 
   it("answers a 5xx only when the cloud ran out of capacity, never for a user's mistake", () => {
-    const serverSide = new Set<Rejection.RejectionTag>(["InsufficientCapacity", "NoVlanAvailable", "NoStaticAddress"])
+    const serverSide = new Set<Rejection.RejectionTag>(["InsufficientCapacity", "NoVlanAvailable", "NoStaticAddress", "StorageFull"])
     for (const [tag, r] of Object.entries(examples) as Array<[Rejection.RejectionTag, Rejection.Rejection]>) {
       const status = Ec2Error.fromRejection(r).status
       if (serverSide.has(tag)) expect(status, tag).toBe(500)
