@@ -14,6 +14,7 @@ import * as Images from "../store/Images.js"
 import * as KeyPairs from "../store/KeyPairs.js"
 import * as Actions from "./Actions.js"
 import * as H from "./Handler.js"
+import * as Identity from "./Identity.js"
 import * as Metadata from "./Metadata.js"
 import * as Auth from "./protocol/Auth.js"
 import * as Ec2Error from "./protocol/Ec2Error.js"
@@ -157,6 +158,11 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
         const cached = keys.get(identity.right.accessKeyId)?.account
         const account = cached?.id === identity.right.accountId ? cached : Option.getOrUndefined(yield* Accounts.byId(identity.right.accountId).pipe(Effect.orDie))
         if (account === undefined) return yield* fail(Ec2Error.authFailure())
+        const service = identity.right.service
+        if (service !== "ec2") {
+          const r = yield* Identity.answer(service, params.right, { account, accessKeyId: identity.right.accessKeyId, requestId })
+          return send(res, r.status, Xml.headers(requestId), r.body)
+        }
         const parsed = Query.parseRequest(params.right)
         if (parsed._tag === "Left") return yield* fail(parsed.left)
         const { action, version, input } = parsed.right
