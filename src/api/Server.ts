@@ -14,6 +14,7 @@ import * as Images from "../store/Images.js"
 import * as KeyPairs from "../store/KeyPairs.js"
 import * as Actions from "./Actions.js"
 import * as H from "./Handler.js"
+import * as Identity from "./Identity.js"
 import * as Metadata from "./Metadata.js"
 import * as MetadataTokens from "./MetadataTokens.js"
 import * as Auth from "./protocol/Auth.js"
@@ -26,9 +27,19 @@ export interface Options {
   readonly host: string
   readonly port: number
   readonly region: string
-  /** Largest request body accepted (bytes). */
+  /** Largest request body accepted (bytes); default MAX_BODY_BYTES. */
   readonly maxBodyBytes?: number
+  /** Other regions a SigV4 credential scope may name (the operator's aliases for this region). */
+  readonly regionAliases?: ReadonlyArray<string>
 }
+
+/**
+ * The largest request body read: 1 MiB. EC2's largest parameters are far smaller (user data 16 KiB
+ * raw, a key pair's public key, a few thousand ids or filters); a bigger body is refused from its
+ * Content-Length before a byte is read, or as soon as a chunked body passes the limit, so a hostile
+ * 20 MiB upload never sits in memory.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024
 
 export interface Listening {
   readonly host: string
@@ -71,26 +82,39 @@ const sendError = (res: Http.ServerResponse, e: Ec2Error.Ec2Error, requestId: st
   send(res, status, Xml.headers(requestId), body)
 }
 
+/** The body, or `undefined` as soon as it passes `limit` (nothing more is read or kept). */
 const readBody = (req: Http.IncomingMessage, limit: number): Promise<Buffer | undefined> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
     let size = 0
-    let over = false
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length
-      if (size > limit) over = true
-      else chunks.push(c)
-    })
-    req.on("end", () => resolve(over ? undefined : Buffer.concat(chunks)))
+      if (size <= limit) return void chunks.push(c)
+      chunks.length = 0
+      req.off("data", onData)
+      req.pause()
+      resolve(undefined)
+    }
+    req.on("data", onData)
+    req.on("end", () => resolve(Buffer.concat(chunks)))
     req.on("error", reject)
   })
+
+/** 413 with EC2's error XML; the connection closes, so the rest of the body is never read. */
+const sendTooLarge = (req: Http.IncomingMessage, res: Http.ServerResponse, limit: number) => {
+  const requestId = randomUUID()
+  const { status, body } = Xml.error(Ec2Error.make("RequestEntityTooLarge", `The request body is larger than ${limit} bytes`), requestId)
+  send(res, status, { ...Xml.headers(requestId), connection: "close" }, body)
+  res.on("finish", () => req.destroy())
+}
 
 /** Starts the server for the life of the scope; requests run on the caller's runtime (controller, database, backend). */
 export const start = (options: Options): Effect.Effect<Listening, Error, Scope.Scope | H.Services> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<H.Services>()
     const run = Runtime.runPromiseExit(runtime)
-    const limit = options.maxBodyBytes ?? 1024 * 1024
+    const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
+    const regions = [options.region, ...(options.regionAliases ?? [])]
 
     // Access keys with their accounts, read from the database at most once per KEY_TTL_MS each: a
     // key that `euca admin` deactivates (from another process) stops working within that time.
@@ -127,7 +151,7 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
           Auth.authenticate(
             { method: req.method ?? "GET", host: req.headers.host ?? "", path: url.pathname, query: rawQuery, headers: req.headers, body },
             lookup,
-            { now }
+            { now, regions }
           )
         )
         if (identity._tag === "Left") return yield* fail(identity.left)
@@ -135,6 +159,11 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
         const cached = keys.get(identity.right.accessKeyId)?.account
         const account = cached?.id === identity.right.accountId ? cached : Option.getOrUndefined(yield* Accounts.byId(identity.right.accountId).pipe(Effect.orDie))
         if (account === undefined) return yield* fail(Ec2Error.authFailure())
+        const service = identity.right.service
+        if (service !== "ec2") {
+          const r = yield* Identity.answer(service, params.right, { account, accessKeyId: identity.right.accessKeyId, requestId })
+          return send(res, r.status, Xml.headers(requestId), r.body)
+        }
         const parsed = Query.parseRequest(params.right)
         if (parsed._tag === "Left") return yield* fail(parsed.left)
         const { action, version, input } = parsed.right
@@ -217,10 +246,11 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
       } catch {
         return sendError(res, Ec2Error.make("MalformedQueryString", "The request URL is malformed"), randomUUID())
       }
-      const body = await readBody(req, limit).catch(() => undefined)
-      if (body === undefined) {
-        return sendError(res, Ec2Error.make("InvalidParameterValue", `The request body is larger than ${limit} bytes`), randomUUID())
-      }
+      const declared = Number(req.headers["content-length"] ?? 0)
+      if (declared > limit) return sendTooLarge(req, res, limit)
+      const body = await readBody(req, limit).catch(() => null)
+      if (body === null) return // the client went away
+      if (body === undefined) return sendTooLarge(req, res, limit)
       const path = url.pathname
       let work: Effect.Effect<void, never, H.Services>
       if (req.method === "GET" && Metadata.isMetadataPath(path)) work = metadata(req, res, path)

@@ -13,6 +13,8 @@ import * as Backends from "./Backends.js"
 
 export const ServerConfig = Schema.Struct({
   region: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z0-9-]{1,32}$/))),
+  /** Other region names a SigV4 credential scope may name (clients configured for another region); any other is refused. */
+  regionAliases: Schema.optional(Schema.Array(Schema.String.pipe(Schema.pattern(/^[a-z0-9-]{1,32}$/)))),
   cloud: Schema.optional(Topology.Topology),
   vmTypes: Schema.optional(VmType.VmTypeTable),
   policy: Schema.optional(PolicyConfig.PolicyConfig),
@@ -51,6 +53,7 @@ export const defaults = {
 
 export interface Resolved {
   readonly region: string
+  readonly regionAliases: ReadonlyArray<string>
   readonly cloud: Topology.Topology
   readonly vmTypes: VmType.VmTypeTable
   readonly policy: PolicyConfig.PolicyConfig
@@ -65,6 +68,7 @@ export { ConfigError } from "../config/ConfigFile.js"
 
 export const resolveConfig = (c: ServerConfig, baseDir: string): Resolved => ({
   region: c.region ?? defaults.region,
+  regionAliases: c.regionAliases ?? [],
   cloud: c.cloud ?? (Schema.decodeUnknownSync(Topology.Topology)(defaults.cloud)),
   vmTypes: c.vmTypes ?? VmType.eucalyptusDefaults,
   policy: c.policy ?? (defaults.policy as PolicyConfig.PolicyConfig),

@@ -85,6 +85,14 @@ export const byId = (id: string) =>
     return Option.map(Option.fromNullable(rows[0]), toAccount)
   })
 
+/** When an account was created (epoch ms): IAM's CreateDate of its user. */
+export const createdAt = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ created_at: number }>`SELECT created_at FROM accounts WHERE id = ${id}`
+    return Option.map(Option.fromNullable(rows[0]), (r) => Number(r.created_at))
+  })
+
 export const list = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql<{ id: string; name: string; admin: number }>`SELECT id, name, admin FROM accounts ORDER BY created_at, name`

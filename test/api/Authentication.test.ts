@@ -103,16 +103,16 @@ except urllib.error.HTTPError as e:
     expect(ok.status).toBe(200)
     expect(zonesIn(ok.body)).toEqual(["euca-1a", "euca-1b"])
     const wrong = await run("/", "not-the-secret")
-    expect([wrong.status, xmlText(wrong.body, "Code")]).toEqual([403, "SignatureDoesNotMatch"])
+    expect([wrong.status, xmlText(wrong.body, "Code")]).toEqual([401, "AuthFailure"])
   })
 
   it("wrong secrets, unknown or deactivated keys, unsigned and tampered requests are refused", async () => {
     const wrongSecret = { region: server.region, credentials: { ...server.credentials, secretAccessKey: "not-the-secret" } }
     const unknownKey = { region: server.region, credentials: { accessKeyId: "AKIAUNKNOWNUNKNOWN00", secretAccessKey: "x" } }
     const status = (r: { status: number; body: string }) => `${errorCode(r)} ${r.status}`
-    expect(status(await postV4(server.url, describeZones, wrongSecret))).toBe("SignatureDoesNotMatch 403")
-    expect(status(await getPresignedV4(server.url, describeZones, wrongSecret))).toBe("SignatureDoesNotMatch 403")
-    expect(status(await getV2(server.url, describeZones, wrongSecret))).toBe("SignatureDoesNotMatch 403")
+    expect(status(await postV4(server.url, describeZones, wrongSecret))).toBe("AuthFailure 401")
+    expect(status(await getPresignedV4(server.url, describeZones, wrongSecret))).toBe("AuthFailure 401")
+    expect(status(await getV2(server.url, describeZones, wrongSecret))).toBe("AuthFailure 401")
     expect(status(await postV4(server.url, describeZones, unknownKey))).toBe("AuthFailure 401")
     expect(status(await getPresignedV4(server.url, describeZones, unknownKey))).toBe("AuthFailure 401")
     expect(status(await getV2(server.url, describeZones, unknownKey))).toBe("AuthFailure 401")

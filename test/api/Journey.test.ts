@@ -117,6 +117,6 @@ describe("an EC2 user's journey with the AWS SDK", () => {
     expect(await codeOf(ec2.send(new CreateSecurityGroupCommand({ GroupName: "web", Description: "again" })))).toBe("InvalidGroup.Duplicate 400")
     expect(await codeOf(ec2.send(new DescribeInstancesCommand({ DryRun: true })))).toBe("DryRunOperation 412")
     const wrong = server.client({ accessKeyId: server.credentials.accessKeyId, secretAccessKey: "not-the-secret" })
-    expect(await codeOf(wrong.send(new DescribeInstancesCommand({})))).toBe("SignatureDoesNotMatch 403")
+    expect(await codeOf(wrong.send(new DescribeInstancesCommand({})))).toBe("AuthFailure 401")
   })
 })

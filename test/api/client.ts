@@ -85,9 +85,11 @@ export interface SignOptions {
   readonly path?: string
   /** The signing time (default now). */
   readonly date?: Date
+  /** The service in the credential scope (default ec2). */
+  readonly service?: string
 }
 
-const signer = (o: SignOptions) => new SignatureV4({ service: "ec2", region: o.region, credentials: o.credentials, sha256: Sha256 })
+const signer = (o: SignOptions) => new SignatureV4({ service: o.service ?? "ec2", region: o.region, credentials: o.credentials, sha256: Sha256 })
 
 /** A POST with a form body, signed with SigV4 in the Authorization header. */
 export const postV4 = async (url: string, params: ReadonlyArray<readonly [string, string]>, o: SignOptions): Promise<RawResponse> =>

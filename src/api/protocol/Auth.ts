@@ -7,8 +7,11 @@
  * request, string to sign and signing key; hashing by node:crypto) over what was received: the
  * method, the path as sent, the raw query, exactly the headers the client lists in SignedHeaders,
  * and the SHA-256 of the body as received (a client's `x-amz-content-sha256` must equal it: the
- * body is always signed). The credential scope must be `<key>/<date>/<any region>/ec2/aws4_request`
- * with the request's date.
+ * body is always signed). The credential scope must be `<key>/<date>/<region>/<service>/aws4_request`
+ * with the request's date, a service we answer at this endpoint (ec2; sts and iam for the identity
+ * calls clients make first) and, when the caller names its regions, one of them: EC2 refuses a
+ * scope for another region ("Credential should be scoped to a valid region").
+ * A signature that does not verify is AuthFailure, as EC2 answers it.
  *
  * SigV2 follows AWS's spec: HMAC over `METHOD\nhost\npath\nsorted RFC 3986-encoded params`. Like
  * Eucalyptus's HmacV2Handler, the host is tried with and without its port, and the parameters with
@@ -52,8 +55,10 @@ export interface Identity {
   readonly accessKeyId: string
   readonly accountId: string
   readonly signatureVersion: "SigV4" | "SigV4-query" | "SigV2"
-  /** The region named in a SigV4 credential scope (any string is accepted). */
+  /** The region named in a SigV4 credential scope. */
   readonly region: string | undefined
+  /** The service a SigV4 request was signed for (`ec2` for SigV2). */
+  readonly service: Service
 }
 
 export interface Options {
@@ -61,10 +66,16 @@ export interface Options {
   readonly now: number
   /** Allowed distance between the request's time and `now`; default 15 minutes. */
   readonly maxSkewMs?: number
+  /** The regions a SigV4 credential scope may name; any region when absent. */
+  readonly regions?: ReadonlyArray<string>
 }
 
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000
 const SERVICE = "ec2"
+/** The services answered at the EC2 endpoint (sts and iam: the identity calls clients make first). */
+export const services = ["ec2", "sts", "iam"] as const
+export type Service = (typeof services)[number]
+const isService = (s: string): s is Service => (services as ReadonlyArray<string>).includes(s)
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 60 * 60
 
 /**
@@ -158,6 +169,11 @@ const checkSkew = (t: number, options: Options): Either.Either<void, Ec2Error.Ec
       )
     : Either.right(undefined)
 
+const checkRegion = (region: string, options: Options): Either.Either<void, Ec2Error.Ec2Error> =>
+  options.regions === undefined || options.regions.includes(region)
+    ? Either.right(undefined)
+    : Either.left(Ec2Error.authFailure(`Credential should be scoped to a valid region, not '${Ec2Error.quote(region)}'. `))
+
 const queryBag = (pairs: ReadonlyArray<readonly [string, string]>): QueryBag => {
   const bag: QueryBag = Object.create(null)
   for (const [k, v] of pairs) {
@@ -178,6 +194,7 @@ interface V4 {
   readonly accessKeyId: string
   readonly shortDate: string
   readonly region: string
+  readonly service: Service
   readonly longDate: string
   readonly signedHeaders: ReadonlyArray<string>
   readonly signature: string
@@ -188,8 +205,9 @@ const parseScope = (credential: string): Either.Either<Omit<V4, "longDate" | "si
   if (parts.length !== 5 || parts[0] === "" || !/^\d{8}$/.test(parts[1]!) || parts[2] === "" || parts[4] !== "aws4_request") {
     return Either.left(incomplete(`Credential '${Ec2Error.quote(credential, 128)}' should be of the form <access key id>/<YYYYMMDD>/<region>/ec2/aws4_request`))
   }
-  if (parts[3] !== SERVICE) return Either.left(mismatch(`Credential should be scoped to correct service: 'ec2', not '${Ec2Error.quote(parts[3]!)}'`))
-  return Either.right({ accessKeyId: parts[0]!, shortDate: parts[1]!, region: parts[2]! })
+  const service = parts[3]!
+  if (!isService(service)) return Either.left(mismatch(`Credential should be scoped to correct service: 'ec2', not '${Ec2Error.quote(service)}'`))
+  return Either.right({ accessKeyId: parts[0]!, shortDate: parts[1]!, region: parts[2]!, service })
 }
 
 const parseSignedHeaders = (s: string): Either.Either<ReadonlyArray<string>, Ec2Error.Ec2Error> => {
@@ -277,13 +295,13 @@ const verifyV4 = <E, R>(
         const request: SmithyRequest = { method: req.method, protocol: "http:", hostname: req.host, path: req.path, query: queryBag(queryPairs), headers: signed }
         const canonicalHeaders = getCanonicalHeaders({ headers: signed } as SmithyRequest, undefined, new Set(v4.signedHeaders))
         const canonical = verifier.canonicalRequest(request, canonicalHeaders, payloadHash)
-        const stringToSign = await verifier.stringToSign(v4.longDate, createScope(v4.shortDate, v4.region, SERVICE), canonical)
-        const key = await getSigningKey(NodeSha256, { accessKeyId: v4.accessKeyId, secretAccessKey: credential.secretAccessKey }, v4.shortDate, v4.region, SERVICE)
+        const stringToSign = await verifier.stringToSign(v4.longDate, createScope(v4.shortDate, v4.region, v4.service), canonical)
+        const key = await getSigningKey(NodeSha256, { accessKeyId: v4.accessKeyId, secretAccessKey: credential.secretAccessKey }, v4.shortDate, v4.region, v4.service)
         return hmacHex(key, stringToSign)
       },
       catch: () => mismatch("The request could not be canonicalised for Signature Version 4")
     })
-    if (!sameBytes(Buffer.from(computed), Buffer.from(v4.signature.toLowerCase()))) return yield* Effect.fail(mismatch())
+    if (!sameBytes(Buffer.from(computed), Buffer.from(v4.signature.toLowerCase()))) return yield* Effect.fail(Ec2Error.authFailure())
     return credential
   })
 
@@ -344,7 +362,7 @@ const verifyV2 = <E, R>(req: HttpRequest, params: Query.Params, lookup: Lookup<E
     for (const s of stringsToSignV2(req, params)) {
       if (sameBytes(Crypto.createHmac(algorithm, credential.secretAccessKey).update(s, "utf8").digest(), given)) return { ...credential, accessKeyId }
     }
-    return yield* Effect.fail(mismatch())
+    return yield* Effect.fail(Ec2Error.authFailure())
   })
 
 // --- entry point -----------------------------------------------------------------------------------
@@ -374,12 +392,14 @@ export const authenticate = <E = never, R = never>(req: HttpRequest, lookup: Loo
         return yield* Effect.fail(Ec2Error.authFailure(`Unsupported Authorization scheme '${Ec2Error.quote(authorization.split(" ")[0] ?? "")}'; use AWS4-HMAC-SHA256`))
       }
       const v4 = yield* parseAuthorization(authorization, headers)
+      yield* checkRegion(v4.region, options)
       yield* checkSkew(parseLongDate(v4.longDate)!, options)
       const c = yield* verifyV4(req, headers, queryPairs, v4, lookup)
-      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4", region: v4.region } satisfies Identity
+      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4", region: v4.region, service: v4.service } satisfies Identity
     }
     if (presigned) {
       const v4 = yield* parsePresigned(queryNames)
+      yield* checkRegion(v4.region, options)
       const t = parseLongDate(v4.longDate)!
       if (v4.expiresSeconds === undefined) yield* checkSkew(t, options)
       else {
@@ -387,9 +407,9 @@ export const authenticate = <E = never, R = never>(req: HttpRequest, lookup: Loo
         if (options.now > t + v4.expiresSeconds * 1000) return yield* Effect.fail(expired(`the presigned request expired at ${new Date(t + v4.expiresSeconds * 1000).toISOString()}`))
       }
       const c = yield* verifyV4(req, headers, queryPairs, v4, lookup)
-      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4-query", region: v4.region } satisfies Identity
+      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4-query", region: v4.region, service: v4.service } satisfies Identity
     }
     const params = yield* Query.params(isForm(headers) ? { query: req.query, body: req.body } : { query: req.query })
     const c = yield* verifyV2(req, params, lookup, options)
-    return { accessKeyId: c.accessKeyId, accountId: c.accountId, signatureVersion: "SigV2", region: undefined } satisfies Identity
+    return { accessKeyId: c.accessKeyId, accountId: c.accountId, signatureVersion: "SigV2", region: undefined, service: "ec2" } satisfies Identity
   })

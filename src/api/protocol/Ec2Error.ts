@@ -36,6 +36,7 @@ export const statuses = {
   InvalidParameterCombination: 400,
   InvalidPaginationToken: 400,
   IdempotentParameterMismatch: 400,
+  RequestEntityTooLarge: 413,
   // Authentication and authorisation
   AuthFailure: 401,
   InvalidClientTokenId: 401,

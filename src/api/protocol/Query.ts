@@ -10,9 +10,14 @@
  *   InvalidParameterValue: a signed request never repeats a name, and picking one silently would
  *   let two readers of the same request disagree.
  * - Unknown parameters are ignored, as EC2 does (Action, Version, X-Amz-*, Signature… live there too).
- * - Lists are `Name.N`: N must be 1–999999999 without leading zeros (else InvalidParameterValue
+ * - Lists are `Name.N`: N must be 0–999999999 without leading zeros (else InvalidParameterValue
  *   naming the parameter); gaps are allowed and the entries keep index order (`Name.1`, `Name.3` →
- *   two entries). A bare `Name=` is an empty list; a bare `Name=value` is InvalidParameterValue.
+ *   two entries). Lists from 0 (`ResourceId.0`, Libcloud) are accepted as EC2 accepted them. A bare
+ *   `Name=` is an empty list; a bare `Name=value` for a list of single values is a one-element list
+ *   (`KeyName=x`, old clients), and `Name.1=value` for a single value is that value (boto 2's
+ *   `InstanceId.1` on GetConsoleOutput); both together must agree.
+ * - Control characters XML 1.0 cannot carry (C0 other than tab, LF and CR; U+FFFE, U+FFFF) in a
+ *   name or value → InvalidParameterValue: what is stored must be what the client sent.
  * - A required member that is absent, an empty string or an empty list → MissingParameter.
  * - integer: decimal, within 32 bits and the model's min/max; long: a safe integer; boolean:
  *   `true`/`false` in any case; timestamp: ISO 8601 with a zone, as epoch ms; blob: strict base64.
@@ -84,6 +89,12 @@ export const decodeForm = (text: string | Uint8Array): Either.Either<Array<reado
     return pairs
   })
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g
+const controlCode = (s: string): string => s.charCodeAt(s.search(CONTROL)).toString(16).toUpperCase().padStart(4, "0")
+
 /** The parameters of a request: its query string and (for a form POST) its body, merged. */
 export const params = (parts: { readonly query?: string; readonly body?: string | Uint8Array }): Either.Either<Params, Ec2Error.Ec2Error> =>
   attempt(() => {
@@ -93,6 +104,9 @@ export const params = (parts: { readonly query?: string; readonly body?: string 
       const pairs = decodeForm(source)
       if (Either.isLeft(pairs)) return fail(pairs.left)
       for (const [name, value] of pairs.right) {
+        if (CONTROL.test(name) || CONTROL.test(value)) {
+          fail(Ec2Error.make("InvalidParameterValue", `The parameter ${Ec2Error.quote(name.replace(CONTROL_ALL, "?"))} contains a control character (U+${controlCode(name + value)}), which is not allowed`))
+        }
         const seen = out.get(name)
         if (seen !== undefined && seen !== value) {
           fail(Ec2Error.make("InvalidParameterValue", `The parameter ${Ec2Error.quote(name)} is given more than once with different values`))
@@ -169,7 +183,7 @@ const structure = (shapeName: string, s: Model.StructureShape, node: Node, path:
   return out
 }
 
-const INDEX = /^[1-9][0-9]{0,8}$/
+const INDEX = /^(?:0|[1-9][0-9]{0,8})$/
 
 // The first complete parameter name under a node, for messages (`InstanceId..1`, not `InstanceId.`).
 const fullName = (node: Node, path: string): string => {
@@ -183,8 +197,15 @@ const fullName = (node: Node, path: string): string => {
   return p
 }
 
+const isScalar = (shapeName: string): boolean => {
+  const t = Model.shape(shapeName).type
+  return t !== "structure" && t !== "list"
+}
+
 const list = (s: Model.ListShape, node: Node, path: string): Array<unknown> => {
   if (node.value !== undefined && node.value !== "") {
+    // A flat name for a one-element list of single values (`KeyName=x`), as EC2 accepted it.
+    if (node.children === undefined && isScalar(s.member.shape)) return [scalar(Model.shape(s.member.shape), node.value, path)]
     fail(Ec2Error.invalidParameterValue(path, node.value, `${path} is a list; give its entries as ${path}.1, ${path}.2, …`))
   }
   if (node.children === undefined) return []
@@ -260,9 +281,18 @@ const decode = (shapeName: string, node: Node, path: string): unknown => {
       return structure(shapeName, s, node, path)
     case "list":
       return list(s, node, path)
-    default:
-      // Children under a scalar (`DryRun.x`) are unknown parameters, ignored like any other.
+    default: {
+      // `Name.1` for a single value (boto 2's `InstanceId.1`) is that value; other children under a
+      // scalar (`DryRun.x`) are unknown parameters, ignored like any other.
+      const one = node.children?.get("1")?.value
+      if (one !== undefined) {
+        if (node.value !== undefined && node.value !== one) {
+          fail(Ec2Error.make("InvalidParameterValue", `The parameters ${path} and ${path}.1 are given with different values`))
+        }
+        return scalar(s, one, path)
+      }
       return node.value === undefined ? undefined : scalar(s, node.value, path)
+    }
   }
 }
 

@@ -39,7 +39,7 @@ describe("Signature Version 4, Authorization header, signed by @aws-sdk/client-e
       ["my-cloud-1", "http://cloud.example:80/services/compute"]
     ] as const) {
       const sent = await capture(new EC2.DescribeInstancesCommand({ InstanceIds: ["i-1"], Filters: [{ Name: "tag:Name", Values: ["a b", "é*"] }] }), { region, endpoint })
-      expect(await ok(toAuthRequest(sent), amzDate(sent))).toEqual({ accessKeyId: credentials.accessKeyId, accountId: account, signatureVersion: "SigV4", region })
+      expect(await ok(toAuthRequest(sent), amzDate(sent))).toEqual({ accessKeyId: credentials.accessKeyId, accountId: account, signatureVersion: "SigV4", region, service: "ec2" })
     }
   })
 
@@ -54,14 +54,51 @@ describe("Signature Version 4, Authorization header, signed by @aws-sdk/client-e
     const sent = await capture(new EC2.TerminateInstancesCommand({ InstanceIds: ["i-1"] }))
     const req = toAuthRequest(sent)
     const t = amzDate(sent)
-    expect(await code(req, t, {}, () => Effect.succeed({ secretAccessKey: "not-the-secret", accountId: account }))).toBe("SignatureDoesNotMatch")
+    expect(await code(req, t, {}, () => Effect.succeed({ secretAccessKey: "not-the-secret", accountId: account }))).toBe("AuthFailure")
     expect(await code(req, t, {}, () => Effect.succeed(undefined))).toBe("AuthFailure")
     const tampered = { ...req, body: String(req.body).replace("i-1", "i-2") }
     expect(await code(tampered, t)).toBe("SignatureDoesNotMatch") // the body no longer matches x-amz-content-sha256
     const rehashed = { ...tampered, headers: { ...req.headers, "x-amz-content-sha256": Crypto.createHash("sha256").update(String(tampered.body)).digest("hex") } }
-    expect(await code(rehashed, t)).toBe("SignatureDoesNotMatch") // …and the signature covers that header
-    expect(await code({ ...req, host: "evil.example:8773" }, t)).toBe("SignatureDoesNotMatch")
-    expect(await code({ ...req, method: "PUT" }, t)).toBe("SignatureDoesNotMatch")
+    expect(await code(rehashed, t)).toBe("AuthFailure") // …and the signature covers that header
+    expect(await code({ ...req, host: "evil.example:8773" }, t)).toBe("AuthFailure")
+    expect(await code({ ...req, method: "PUT" }, t)).toBe("AuthFailure")
+  })
+
+  it("refuses a credential scope for a region not named (EC2's AuthFailure), header and presigned", async () => {
+    const sent = await capture(new EC2.DescribeRegionsCommand({}), { region: "euca-1" })
+    const t = amzDate(sent)
+    const regions = ["euca-1", "us-east-1"]
+    expect((await ok(toAuthRequest(sent), t, { regions })).region).toBe("euca-1")
+    for (const region of ["us-west-2", "evil-region-9"]) {
+      const other = await capture(new EC2.DescribeRegionsCommand({}), { region })
+      const exit = await run(toAuthRequest(other), amzDate(other), { regions })
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
+        code: "AuthFailure",
+        message: expect.stringContaining(`Credential should be scoped to a valid region, not '${region}'`)
+      })
+    }
+    const presigned = await new SignatureV4({ service: "ec2", region: "evil-region-9", credentials, sha256: Sha256 }).presign(
+      { method: "GET", protocol: "http:", hostname: "127.0.0.1", port: 8773, path: "/", query: { Action: "DescribeRegions", Version: "2016-11-15" }, headers: { host: "127.0.0.1:8773" } },
+      { signingDate: new Date(t), expiresIn: 300 }
+    )
+    const q = Object.entries(presigned.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join("&")
+    expect(await code({ method: "GET", host: "127.0.0.1:8773", path: "/", query: q, headers: presigned.headers, body: "" }, t, { regions })).toBe("AuthFailure")
+    expect((await ok({ method: "GET", host: "127.0.0.1:8773", path: "/", query: q, headers: presigned.headers, body: "" }, t)).region).toBe("evil-region-9") // no list: any region
+  })
+
+  it("names the service a request was signed for: ec2, sts or iam; any other is refused", async () => {
+    const signFor = (service: string) =>
+      new SignatureV4({ service, region: "euca-1", credentials, sha256: Sha256 }).sign(
+        { method: "POST", protocol: "http:", hostname: "127.0.0.1", port: 8773, path: "/", query: {}, headers: { host: "127.0.0.1:8773", "content-type": "application/x-www-form-urlencoded" }, body: "Action=GetCallerIdentity&Version=2011-06-15" },
+        { signingDate: new Date(Date.UTC(2026, 10, 26, 10)) }
+      )
+    const t = Date.UTC(2026, 10, 26, 10)
+    for (const service of ["ec2", "sts", "iam"] as const) {
+      const s = await signFor(service)
+      expect((await ok({ method: "POST", host: "127.0.0.1:8773", path: "/", query: "", headers: s.headers, body: String(s.body) }, t)).service).toBe(service)
+    }
+    const s3 = await signFor("s3")
+    expect(await code({ method: "POST", host: "127.0.0.1:8773", path: "/", query: "", headers: s3.headers, body: String(s3.body) }, t)).toBe("SignatureDoesNotMatch")
   })
 
   it("answers RequestExpired outside the skew window (15 minutes by default), on both sides", async () => {
@@ -134,7 +171,7 @@ describe("Signature Version 4 with @smithy/signature-v4 directly", () => {
     expect(signed.headers["x-amz-content-sha256"]).toBeUndefined()
     expect((await ok(asRequest(signed), t)).signatureVersion).toBe("SigV4")
     const tampered = asRequest({ ...signed, query: { ...base.query, "Owner.1": "amazon" } })
-    expect(await code(tampered, t)).toBe("SignatureDoesNotMatch")
+    expect(await code(tampered, t)).toBe("AuthFailure")
   })
 
   it("verifies a POST whose body is covered only by the signature", async () => {
@@ -142,7 +179,7 @@ describe("Signature Version 4 with @smithy/signature-v4 directly", () => {
     const post = { ...base, method: "POST", query: {}, headers: { host: "127.0.0.1:8773", "content-type": "application/x-www-form-urlencoded" }, body }
     const signed = await signer.sign(post, { signingDate: new Date(t) })
     await ok(asRequest(signed), t)
-    expect(await code({ ...asRequest(signed), body: body.replace("i-1", "i-9") }, t)).toBe("SignatureDoesNotMatch")
+    expect(await code({ ...asRequest(signed), body: body.replace("i-1", "i-9") }, t)).toBe("AuthFailure")
   })
 
   it("verifies a presigned URL (X-Amz-* in the query) until X-Amz-Expires", async () => {
@@ -150,10 +187,10 @@ describe("Signature Version 4 with @smithy/signature-v4 directly", () => {
     const req = asRequest(presigned)
     expect(req.query).toContain("X-Amz-Signature=")
     expect(req.headers["authorization"]).toBeUndefined()
-    expect(await ok(req, t + 299_000)).toEqual({ accessKeyId: credentials.accessKeyId, accountId: account, signatureVersion: "SigV4-query", region: "eucalyptus" })
+    expect(await ok(req, t + 299_000)).toEqual({ accessKeyId: credentials.accessKeyId, accountId: account, signatureVersion: "SigV4-query", region: "eucalyptus", service: "ec2" })
     expect(await code(req, t + 301_000)).toBe("RequestExpired")
     expect(await code(req, t - 16 * MIN)).toBe("RequestExpired") // dated in the future
-    expect(await code({ ...req, query: req.query.replace("Owner.1=self", "Owner.1=amazon") }, t)).toBe("SignatureDoesNotMatch")
+    expect(await code({ ...req, query: req.query.replace("Owner.1=self", "Owner.1=amazon") }, t)).toBe("AuthFailure")
     expect(await code({ ...req, query: req.query.replace("X-Amz-Expires=300", "X-Amz-Expires=999999999") }, t)).toBe("IncompleteSignature")
     expect(await code({ ...req, query: req.query.replace(/X-Amz-Signature=[0-9a-f]+/, "") }, t)).toBe("IncompleteSignature")
     expect(await code({ ...req, query: req.query.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1") }, t)).toBe("AuthFailure")
@@ -175,7 +212,7 @@ describe("Signature Version 2", () => {
     }
     const now = Date.UTC(2011, 9, 3, 15, 20, 0)
     const exit = await Effect.runPromiseExit(Auth.authenticate(req, (id) => Effect.succeed(exampleKeys.get(id)), { now }))
-    expect(exit).toEqual(Exit.succeed({ accessKeyId: "AKIAIOSFODNN7EXAMPLE", accountId: "1", signatureVersion: "SigV2", region: undefined }))
+    expect(exit).toEqual(Exit.succeed({ accessKeyId: "AKIAIOSFODNN7EXAMPLE", accountId: "1", signatureVersion: "SigV2", region: undefined, service: "ec2" }))
   })
 
   const PY = `
@@ -202,14 +239,14 @@ print(json.dumps({"url": p.url, "body": body}))
     const post = botocore({ method: "POST", url: "http://127.0.0.1:8773/services/Eucalyptus", data: { Action: "DescribeInstances", Version: "2009-11-30", "Filter.1.Name": "tag:Name", "Filter.1.Value.1": "a b*~é" } })
     const postReq: Auth.HttpRequest = { method: "POST", host: post.u.host, path: post.u.pathname, query: "", headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }, body: post.body }
     expect((await ok(postReq, timestampOf(post.body))).signatureVersion).toBe("SigV2")
-    expect(await code({ ...postReq, body: post.body.replace("DescribeInstances", "RebootInstances") }, timestampOf(post.body))).toBe("SignatureDoesNotMatch")
+    expect(await code({ ...postReq, body: post.body.replace("DescribeInstances", "RebootInstances") }, timestampOf(post.body))).toBe("AuthFailure")
 
     const get = botocore({ method: "GET", url: "http://localhost:8773/", params: { Action: "DescribeRegions", Version: "2009-11-30" } })
     const getReq: Auth.HttpRequest = { method: "GET", host: get.u.host, path: get.u.pathname, query: get.u.search.slice(1), headers: {}, body: "" }
     const t = timestampOf(get.u.search)
     await ok(getReq, t)
     expect(await code(getReq, t + 16 * MIN)).toBe("RequestExpired")
-    expect(await code(getReq, t, {}, () => Effect.succeed({ secretAccessKey: "wrong", accountId: account }))).toBe("SignatureDoesNotMatch")
+    expect(await code(getReq, t, {}, () => Effect.succeed({ secretAccessKey: "wrong", accountId: account }))).toBe("AuthFailure")
   })
 
   it("accepts a signature over the host without its port when the Host header has one (as Eucalyptus did)", async () => {
@@ -245,7 +282,7 @@ print(json.dumps({"url": p.url, "body": body}))
     await ok(hmacRequest("sha256", v2({}), "%20"), now)
     await ok(hmacRequest("sha256", v2({}), "+"), now)
     await ok(hmacRequest("sha1", v2({ SignatureMethod: "HmacSHA1" }), "%20"), now)
-    expect(await code(hmacRequest("sha1", v2({}), "%20"), now)).toBe("SignatureDoesNotMatch") // method says SHA-256
+    expect(await code(hmacRequest("sha1", v2({}), "%20"), now)).toBe("AuthFailure") // method says SHA-256
   })
 
   it("honours Expires instead of Timestamp, and refuses what is not SigV2", async () => {

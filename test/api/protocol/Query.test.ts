@@ -131,20 +131,40 @@ describe("parseRequest", () => {
     })
   })
 
-  it("keeps list entries in index order across gaps, and rejects indexes that are not 1, 2, 3…", () => {
+  it("keeps list entries in index order across gaps, accepts lists from 0, and rejects other indexes", () => {
     expect(input(`Action=TerminateInstances&${V}&InstanceId.3=c&InstanceId.1=a&InstanceId.10=j`)).toEqual({ InstanceIds: ["a", "c", "j"] })
-    for (const bad of ["InstanceId.0=a", "InstanceId.01=a", "InstanceId.x=a", "InstanceId.-1=a", "InstanceId.1000000000=a", "InstanceId..1=a"]) {
+    // Libcloud numbers from 0: `ResourceId.0`, `Tag.0.Key`.
+    expect(input(`Action=CreateTags&${V}&ResourceId.0=i-1&ResourceId.1=i-2&Tag.0.Key=k&Tag.0.Value=v`)).toEqual({ Resources: ["i-1", "i-2"], Tags: [{ Key: "k", Value: "v" }] })
+    for (const bad of ["InstanceId.00=a", "InstanceId.01=a", "InstanceId.x=a", "InstanceId.-1=a", "InstanceId.1000000000=a", "InstanceId..1=a"]) {
       const e = failure(parse(`Action=TerminateInstances&${V}&${bad}`))
       expect(e.code).toBe("InvalidParameterValue")
       expect(e.message).toContain(bad.slice(0, bad.indexOf("=")))
     }
   })
 
-  it("reads a bare empty list name as an empty list and a bare value as a mistake", () => {
+  it("reads a bare empty list name as an empty list, a flat name as a one-element list, and a `.1` on a single value as that value", () => {
     expect(input(`Action=DescribeInstances&${V}&InstanceId=`)).toEqual({ InstanceIds: [] })
-    const e = failure(parse(`Action=DescribeInstances&${V}&InstanceId=i-1`))
+    expect(input(`Action=DescribeKeyPairs&${V}&KeyName=mine`)).toEqual({ KeyNames: ["mine"] })
+    expect(input(`Action=DescribeInstances&${V}&InstanceId=i-1`)).toEqual({ InstanceIds: ["i-1"] })
+    // A list of structures has no flat form.
+    const e = failure(parse(`Action=DescribeInstances&${V}&Filter=x`))
     expect(e.code).toBe("InvalidParameterValue")
-    expect(e.message).toContain("InstanceId.1")
+    expect(e.message).toContain("Filter.1")
+    // boto 2's GetConsoleOutput sends `InstanceId.1` where the model has one InstanceId.
+    expect(input(`Action=GetConsoleOutput&${V}&InstanceId.1=i-1`)).toEqual({ InstanceId: "i-1" })
+    expect(input(`Action=GetConsoleOutput&${V}&InstanceId=i-1&InstanceId.1=i-1`)).toEqual({ InstanceId: "i-1" })
+    expect(failure(parse(`Action=GetConsoleOutput&${V}&InstanceId=i-1&InstanceId.1=i-2`)).code).toBe("InvalidParameterValue")
+  })
+
+  it("refuses control characters XML cannot carry, in names and values, before anything else", () => {
+    for (const bad of ["Tag.1.Key=a%00b", "Tag.1.Value=%01", "ClientToken=%1F", "Description=x%EF%BF%BE", "Tag%00.1.Key=k"]) {
+      const r = Query.params({ query: `Action=CreateTags&${V}&ResourceId.1=i-1&${bad}` })
+      expect(Either.isLeft(r) && r.left.code).toBe("InvalidParameterValue")
+      expect(Either.isLeft(r) && r.left.message).toMatch(/control character \(U\+[0-9A-F]{4}\)/)
+    }
+    // Tab, LF and CR are XML 1.0 characters: kept.
+    const ok = Query.params({ query: `Description=a%09b%0Ac%0Dd` })
+    expect(Either.isRight(ok) && ok.right.get("Description")).toBe("a\tb\nc\rd")
   })
 
   it("answers MissingParameter with the query name of an absent or empty required member", () => {
