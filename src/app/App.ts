@@ -74,7 +74,7 @@ export const start = (options: Options): Effect.Effect<Running, unknown, Scope.S
         const controller = yield* Controller.make({ policy: opened.policy, genesis: opened.genesis, tickEvery: `${config.tickSeconds} seconds` })
         const notes = yield* opened.reconcile(controller)
         for (const n of notes) yield* Effect.logInfo(`configuration: ${n}`)
-        const listening = yield* Server.start({ host: options.host, port: options.port, region: opened.region }).pipe(
+        const listening = yield* Server.start({ host: options.host, port: options.port, region: opened.region, regionAliases: config.regionAliases }).pipe(
           Effect.provideService(Controller.Controller, controller)
         )
         yield* Effect.addFinalizer(() => Effect.logInfo("eucalyptus: shutting down (the journal is complete; a restart carries on from it)"))

@@ -122,7 +122,7 @@ describe("the SDK reads our responses as it reads EC2's", () => {
     }
     return v
   }
-  const dates = new Set(["LaunchTime", "Timestamp", "CreateTime", "AttachTime", "NotBefore", "NotAfter", "CreationDate"])
+  const dates = new Set(["LaunchTime", "Timestamp", "CreateTime", "AttachTime", "NotBefore", "NotAfter", "CreationDate", "StartTime"])
 
   const cases: ReadonlyArray<{ readonly op: Shapes.OperationName; readonly command: unknown; readonly output: unknown }> = [
     { op: "DescribeRegions", command: new EC2.DescribeRegionsCommand({}), output: { Regions: [{ RegionName: "eucalyptus", Endpoint: "127.0.0.1:8773", OptInStatus: "opt-in-not-required" }] } },
@@ -279,6 +279,35 @@ describe("the SDK reads our responses as it reads EC2's", () => {
       op: "DescribeAddresses",
       command: new EC2.DescribeAddressesCommand({}),
       output: { Addresses: [{ PublicIp: "192.0.2.10", AllocationId: "eipalloc-00000001", Domain: "standard", InstanceId: "i-0000000a", AssociationId: "eipassoc-00000001", Tags: [] }] }
+    },
+    { op: "CreateVolume", command: new EC2.CreateVolumeCommand({ AvailabilityZone: "zone-1", Size: 8 }), output: { VolumeId: "vol-00000001", Size: 8, SnapshotId: "", AvailabilityZone: "zone-1", State: "creating", CreateTime: launch, VolumeType: "standard", Encrypted: false, Tags: [] } },
+    { op: "DescribeVolumes", command: new EC2.DescribeVolumesCommand({}), output: { Volumes: [{ VolumeId: "vol-00000001", Size: 8, SnapshotId: "", AvailabilityZone: "zone-1", State: "in-use", CreateTime: launch, Attachments: [{ VolumeId: "vol-00000001", InstanceId: "i-0000000a", Device: "/dev/sdf", State: "attached", AttachTime: launch, DeleteOnTermination: false }], Tags: [{ Key: "Name", Value: "data" }], VolumeType: "standard", Encrypted: false }], NextToken: "next" } },
+    { op: "DeleteVolume", command: new EC2.DeleteVolumeCommand({ VolumeId: "vol-1" }), output: {} },
+    { op: "AttachVolume", command: new EC2.AttachVolumeCommand({ VolumeId: "vol-1", InstanceId: "i-1", Device: "/dev/sdf" }), output: { VolumeId: "vol-00000001", InstanceId: "i-0000000a", Device: "/dev/sdf", State: "attaching", AttachTime: launch } },
+    { op: "DetachVolume", command: new EC2.DetachVolumeCommand({ VolumeId: "vol-1" }), output: { ...{ VolumeId: "vol-00000001", InstanceId: "i-0000000a", Device: "/dev/sdf", State: "attaching", AttachTime: launch }, State: "detaching" } },
+    {
+      op: "DescribeVolumeStatus",
+      command: new EC2.DescribeVolumeStatusCommand({}),
+      output: { VolumeStatuses: [{ VolumeId: "vol-00000001", AvailabilityZone: "zone-1", VolumeStatus: { Status: "ok", Details: [{ Name: "io-enabled", Status: "passed" }] }, Events: [], Actions: [] }] }
+    },
+    { op: "CreateSnapshot", command: new EC2.CreateSnapshotCommand({ VolumeId: "vol-1" }), output: { ...{ SnapshotId: "snap-00000001", VolumeId: "vol-00000001", State: "completed", StartTime: launch, Progress: "100%", OwnerId: "000000000001", Description: "nightly", VolumeSize: 8, Encrypted: false, Tags: [] }, State: "pending", Progress: "0%" } },
+    { op: "DescribeSnapshots", command: new EC2.DescribeSnapshotsCommand({}), output: { Snapshots: [{ SnapshotId: "snap-00000001", VolumeId: "vol-00000001", State: "completed", StartTime: launch, Progress: "100%", OwnerId: "000000000001", Description: "nightly", VolumeSize: 8, Encrypted: false, Tags: [] }] } },
+    { op: "DeleteSnapshot", command: new EC2.DeleteSnapshotCommand({ SnapshotId: "snap-1" }), output: {} },
+    {
+      op: "DescribeSnapshotAttribute",
+      command: new EC2.DescribeSnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission" }),
+      output: { SnapshotId: "snap-00000001", CreateVolumePermissions: [{ UserId: "000000000002" }, { Group: "all" }] }
+    },
+    { op: "ModifySnapshotAttribute", command: new EC2.ModifySnapshotAttributeCommand({ SnapshotId: "snap-1" }), output: {} },
+    {
+      op: "StopInstances",
+      command: new EC2.StopInstancesCommand({ InstanceIds: ["i-1"] }),
+      output: { StoppingInstances: [{ InstanceId: "i-0000000a", CurrentState: { Code: 64, Name: "stopping" }, PreviousState: { Code: 16, Name: "running" } }] }
+    },
+    {
+      op: "StartInstances",
+      command: new EC2.StartInstancesCommand({ InstanceIds: ["i-1"] }),
+      output: { StartingInstances: [{ InstanceId: "i-0000000a", CurrentState: { Code: 0, Name: "pending" }, PreviousState: { Code: 80, Name: "stopped" } }] }
     }
   ]
 
