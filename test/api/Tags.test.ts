@@ -103,11 +103,12 @@ describe("tags", () => {
     expect(await tag([r.instance], "long", "v".repeat(257))).toBe("InvalidParameterValue 400")
     expect(await tag(["i-0000dead"], "k")).toBe("InvalidInstanceID.NotFound 400")
     expect(await tag(["sg-0000dead"], "k")).toBe("InvalidGroup.NotFound 400")
-    expect(await tag(["vol-12345678"], "k")).toBe("InvalidID 400")
+    expect(await tag(["vol-12345678"], "k")).toBe("InvalidVolume.NotFound 400")
+    expect(await tag(["subnet-12345678"], "k")).toBe("InvalidID 400")
     // One bad resource among good ones: nothing is tagged.
     expect(await tag([r.instance, "i-0000dead"], "partial")).toBe("InvalidInstanceID.NotFound 400")
     expect(await described()).toEqual(before)
-    expect(await codeOf(ec2.send(new DeleteTagsCommand({ Resources: ["vol-12345678"] })))).toBe("InvalidID 400")
+    expect(await codeOf(ec2.send(new DeleteTagsCommand({ Resources: ["subnet-12345678"] })))).toBe("InvalidID 400")
     // Unicode keys and values are fine.
     await ec2.send(new CreateTagsCommand({ Resources: [r.instance], Tags: [{ Key: "名前", Value: "ウェブ ✓" }] }))
     expect(await described({ Filters: [{ Name: "key", Values: ["名前"] }] })).toEqual([`instance ${r.instance} 名前=ウェブ ✓`])

@@ -31,29 +31,10 @@ import {
 } from "@aws-sdk/client-ec2"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as TestServer from "../support/server.js"
+import { storageConfig } from "../support/storage.js"
 import { codeOf, machineImage } from "./client.js"
 
 const wait = { maxWaitTime: 30, minDelay: 1, maxDelay: 1 }
-
-export const storageConfig = () =>
-  TestServer.fastConfig({
-    cloud: {
-      zones: [
-        { name: "euca-1a", storageGiB: 60, nodes: [{ prefix: "node-a", count: 2, cores: 4, memoryMiB: 4096, diskGiB: 100 }] },
-        { name: "euca-1b", storageGiB: 60, nodes: [{ prefix: "node-b", count: 2, cores: 4, memoryMiB: 4096, diskGiB: 100 }] }
-      ]
-    },
-    backend: {
-      kind: "sim",
-      bootDelay: { kind: "constant", ms: 300 },
-      stopDelay: { kind: "constant", ms: 300 },
-      volumeCreateDelay: { kind: "constant", ms: 400 },
-      volumeAttachDelay: { kind: "constant", ms: 300 },
-      volumeDetachDelay: { kind: "constant", ms: 300 },
-      snapshotDelay: { kind: "constant", ms: 1200 },
-      seed: 11
-    }
-  })
 
 let server: TestServer.TestServer
 let ec2: EC2Client

@@ -233,6 +233,12 @@ describe("EBS-backed instances", () => {
     expect(fx?._tag === "StartInstance" && fx.instance.volumes?.map((v) => v.device)).toEqual(["/dev/sda1", "/dev/sdb", "/dev/sdc"])
     c.ok({ _tag: "InstanceBooted", at: at(8), instanceId: id })
     expect(c.run({ _tag: "DetachVolume", at: at(9), account: alice, volumeId: Ebs.attachedTo(c.state.storage, id)[0]!.id })).toMatchObject({ rejection: { _tag: "RootVolumeInUse" } })
+    // DeleteOnTermination can be changed per device (ModifyInstanceAttribute's blockDeviceMapping).
+    const sdb = Ebs.attachedTo(c.state.storage, id).find((v) => v.attachment!.device === "/dev/sdb")!
+    expect(c.ok({ _tag: "SetDeleteOnTermination", at: at(9), account: alice, instanceId: id, device: "/dev/sdb", deleteOnTermination: true })).toHaveLength(1)
+    expect(Ebs.volume(c.state.storage, sdb.id)!.attachment!.deleteOnTermination).toBe(true)
+    expect(c.ok({ _tag: "SetDeleteOnTermination", at: at(9), account: alice, instanceId: id, device: "/dev/sdb", deleteOnTermination: false })).toHaveLength(1)
+    expect(c.run({ _tag: "SetDeleteOnTermination", at: at(9), account: alice, instanceId: id, device: "/dev/sdz", deleteOnTermination: true })).toMatchObject({ rejection: { _tag: "InvalidRequest" } })
     // Stopped again, then terminated: the root (DeleteOnTermination) goes, the others stay, available.
     c.ok({ _tag: "StopInstances", at: at(10), account: alice, instanceIds: [id] })
     c.ok({ _tag: "InstanceStopped", at: at(11), instanceId: id })

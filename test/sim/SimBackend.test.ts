@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, TestClock } from "effect"
 import * as Backend from "../../src/controller/Backend.js"
 import * as Cloud from "../../src/model/Cloud.js"
+import * as Ebs from "../../src/model/Ebs.js"
 import type * as Commands from "../../src/model/Commands.js"
 import type * as Effects from "../../src/model/Effects.js"
 import * as Ids from "../../src/model/Ids.js"
@@ -67,6 +68,33 @@ describe("SimBackend", () => {
       yield* b.execute({ _tag: "PowerUp", node: Ids.nodeId("z1n2") })
       yield* TestClock.adjust("60 seconds")
       expect(summary(reports)).toEqual([`30000 InstanceBooted ${x.id}`, `32000 InstanceStopped ${x.id}`, "75000 NodeReported z1n2"])
+    })
+  )
+
+  it.scoped("the storage controller: creates, attaches, detaches (at once when forced) and snapshots after its delays, reporting progress half-way", () =>
+    Effect.gen(function* () {
+      const { ctx, reports } = fakeContext(cloud())
+      const b = yield* SimBackend.make({
+        volumeCreateDelay: Distribution.constantMs(3_000),
+        volumeAttachDelay: Distribution.constantMs(1_500),
+        volumeDetachDelay: Distribution.constantMs(700),
+        snapshotDelay: Distribution.constantMs(10_000)
+      })
+      yield* b.start(ctx)
+      reports.length = 0
+      const volume = { id: Ebs.volumeId(1), zone: Ids.zoneName("zone-1"), sizeGiB: 5 }
+      const i = spec(1)
+      yield* b.execute({ _tag: "CreateVolume", volume })
+      yield* b.execute({ _tag: "AttachVolume", volume, instanceId: i.id, node: i.node, device: "/dev/sdf" })
+      yield* b.execute({ _tag: "CreateSnapshot", snapshotId: Ebs.snapshotId(1), volume })
+      yield* TestClock.adjust("2999 millis")
+      const seen = () => reports.map((c) => `${c.at} ${c._tag}${"progress" in c ? ` ${c.progress}` : ""}`)
+      expect(seen()).toEqual(["1500 VolumeAttachDone"])
+      yield* TestClock.adjust("1 millis")
+      yield* b.execute({ _tag: "DetachVolume", volume, instanceId: i.id, node: i.node, device: "/dev/sdf", force: false })
+      yield* b.execute({ _tag: "DetachVolume", volume, instanceId: i.id, node: i.node, device: "/dev/sdf", force: true })
+      yield* TestClock.adjust("10 seconds")
+      expect(seen()).toEqual(["1500 VolumeAttachDone", "3000 VolumeReady", "3000 VolumeDetachDone", "3700 VolumeDetachDone", "5000 SnapshotProgress 50", "10000 SnapshotProgress 100"])
     })
   )
 
