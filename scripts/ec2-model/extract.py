@@ -31,6 +31,11 @@ OPERATIONS = [
     "CreateTags", "DeleteTags", "DescribeTags",
     "AllocateAddress", "AssociateAddress", "DisassociateAddress", "ReleaseAddress",
     "DescribeAddresses",
+    # The default VPC (issue 16): the cloud's network as Eucalyptus 4's VPC mode presented it.
+    "DescribeVpcs", "DescribeSubnets", "DescribeAccountAttributes", "DescribeNetworkInterfaces", "CreateVpc",
+    "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress",
+    # Instance attributes (issue 16).
+    "DescribeInstanceAttribute", "ModifyInstanceAttribute", "ResetInstanceAttribute",
 ]
 
 SHAPE_KEYS = ("type", "required", "timestampFormat", "flattened")

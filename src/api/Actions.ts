@@ -1,10 +1,12 @@
 /** The action table: one entry per EC2 action we answer, no reflection. */
 import * as Addresses from "./actions/Addresses.js"
 import * as Images from "./actions/Images.js"
+import * as InstanceAttributes from "./actions/InstanceAttributes.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
 import * as SecurityGroups from "./actions/SecurityGroups.js"
 import * as Tags from "./actions/Tags.js"
+import * as Vpcs from "./actions/Vpcs.js"
 import * as Zones from "./actions/Zones.js"
 import type * as H from "./Handler.js"
 
@@ -38,5 +40,15 @@ export const table: H.Table = {
   AssociateAddress: Addresses.AssociateAddress,
   DisassociateAddress: Addresses.DisassociateAddress,
   ReleaseAddress: Addresses.ReleaseAddress,
-  DescribeAddresses: Addresses.DescribeAddresses
+  DescribeAddresses: Addresses.DescribeAddresses,
+  DescribeVpcs: Vpcs.DescribeVpcs,
+  DescribeSubnets: Vpcs.DescribeSubnets,
+  DescribeAccountAttributes: Vpcs.DescribeAccountAttributes,
+  DescribeNetworkInterfaces: Vpcs.DescribeNetworkInterfaces,
+  CreateVpc: Vpcs.CreateVpc,
+  AuthorizeSecurityGroupEgress: Vpcs.AuthorizeSecurityGroupEgress,
+  RevokeSecurityGroupEgress: Vpcs.RevokeSecurityGroupEgress,
+  DescribeInstanceAttribute: InstanceAttributes.DescribeInstanceAttribute,
+  ModifyInstanceAttribute: InstanceAttributes.ModifyInstanceAttribute,
+  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute
 }

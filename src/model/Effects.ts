@@ -119,6 +119,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return net(zones)
     }
     case "InstanceBooted":
+    case "InstanceAttributesChanged":
     case "InstancesForgotten":
     case "NodeLost":
     case "NodeAdded":

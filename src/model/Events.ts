@@ -24,6 +24,14 @@ export const LaunchedInstance = Schema.Struct({
 })
 export type LaunchedInstance = typeof LaunchedInstance.Type
 
+/** The owner's instance settings (State.InstanceAttributes). */
+export const InstanceAttributes = Schema.Struct({
+  disableApiTermination: Schema.optional(Schema.Boolean),
+  disableApiStop: Schema.optional(Schema.Boolean),
+  shutdownBehavior: Schema.optional(Schema.Literal("stop", "terminate")),
+  sourceDestCheck: Schema.optional(Schema.Boolean)
+})
+
 export const LaunchRequest = Schema.Struct({
   imageId: Schema.String,
   vmType: Schema.String,
@@ -35,7 +43,8 @@ export const LaunchRequest = Schema.Struct({
   groups: Schema.Array(Ids.GroupId),
   addressing: Schema.Literal("public", "private"),
   clientToken: Schema.optional(Schema.String),
-  lifetimeMs: Schema.optional(Schema.Int)
+  lifetimeMs: Schema.optional(Schema.Int),
+  attributes: Schema.optional(InstanceAttributes)
 })
 export type LaunchRequest = typeof LaunchRequest.Type
 
@@ -67,6 +76,8 @@ export const InstanceTerminated = Schema.TaggedStruct("InstanceTerminated", {
   instance: Ids.InstanceId,
   reason: Reason
 })
+/** The owner changed instance settings: `attributes` replaces the instance's whole set. */
+export const InstanceAttributesChanged = Schema.TaggedStruct("InstanceAttributesChanged", { at, instance: Ids.InstanceId, attributes: InstanceAttributes })
 export const InstancesForgotten = Schema.TaggedStruct("InstancesForgotten", { at, instances: Schema.Array(Ids.InstanceId) })
 
 export const NodeReported = Schema.TaggedStruct("NodeReported", { at, node: Ids.NodeId, capacity: Resources.Resources })
@@ -138,6 +149,7 @@ export const Event = Schema.Union(
   InstancesTerminating,
   InstanceTerminated,
   InstancesForgotten,
+  InstanceAttributesChanged,
   NodeReported,
   NodePoweredDown,
   NodeLost,

@@ -25,6 +25,7 @@ export type Rejection =
   | { readonly _tag: "NodeExists"; readonly node: string }
   | { readonly _tag: "NodeInUse"; readonly node: string; readonly instances: number }
   | { readonly _tag: "InvalidVmTypes"; readonly message: string }
+  | { readonly _tag: "OperationNotPermitted"; readonly instance: string; readonly detail: string }
 
 export type RejectionTag = Rejection["_tag"]
 
@@ -74,5 +75,7 @@ export const message = (r: Rejection): string => {
       return `node ${r.node} still holds ${r.instances} instance(s)`
     case "InvalidVmTypes":
       return r.message
+    case "OperationNotPermitted":
+      return `instance ${r.instance}: ${r.detail}`
   }
 }

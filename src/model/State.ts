@@ -71,6 +71,16 @@ export interface Instance {
   /** The start effect was sent (false while its node is waking up). */
   readonly dispatched: boolean
   readonly net: InstanceNet
+  /** EC2's instance attributes that are the owner's settings (absent: EC2's defaults). */
+  readonly attributes?: InstanceAttributes | undefined
+}
+
+/** Settings an owner changes with ModifyInstanceAttribute (defaults: false, false, "stop", true). */
+export interface InstanceAttributes {
+  readonly disableApiTermination?: boolean | undefined
+  readonly disableApiStop?: boolean | undefined
+  readonly shutdownBehavior?: "stop" | "terminate" | undefined
+  readonly sourceDestCheck?: boolean | undefined
 }
 
 export interface Address {

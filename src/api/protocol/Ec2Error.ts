@@ -77,6 +77,12 @@ export const statuses = {
   AddressLimitExceeded: 400,
   // Tags and ids
   "InvalidID": 400,
+  // The default VPC, attributes and unsupported operations
+  "InvalidVpcID.NotFound": 400,
+  "InvalidSubnetID.NotFound": 400,
+  "InvalidNetworkInterfaceID.NotFound": 400,
+  UnsupportedOperation: 400,
+  OperationNotPermitted: 400,
   // Server side
   InsufficientInstanceCapacity: 500,
   InternalError: 500,
@@ -203,5 +209,7 @@ export const fromRejection = (r: Rejection.Rejection): Ec2Error => {
       return make("DependencyViolation", `Node ${r.node} still holds ${r.instances} instance(s)`)
     case "InvalidVmTypes":
       return make("InvalidParameterValue", r.message)
+    case "OperationNotPermitted":
+      return make("OperationNotPermitted", `The instance '${r.instance}' may not be terminated: ${r.detail}`)
   }
 }

@@ -26,7 +26,8 @@ const examples: { readonly [T in Rejection.RejectionTag]: Extract<Rejection.Reje
   NodeNotFound: { _tag: "NodeNotFound", node: "node-9" },
   NodeExists: { _tag: "NodeExists", node: "node-1" },
   NodeInUse: { _tag: "NodeInUse", node: "node-1", instances: 2 },
-  InvalidVmTypes: { _tag: "InvalidVmTypes", message: "m1.large is smaller than m1.small" }
+  InvalidVmTypes: { _tag: "InvalidVmTypes", message: "m1.large is smaller than m1.small" },
+  OperationNotPermitted: { _tag: "OperationNotPermitted", instance: "i-00000001", detail: "termination is disabled" }
 }
 
 const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
@@ -51,7 +52,8 @@ const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
   NodeNotFound: "InvalidParameterValue",
   NodeExists: "InvalidParameterValue",
   NodeInUse: "DependencyViolation",
-  InvalidVmTypes: "InvalidParameterValue"
+  InvalidVmTypes: "InvalidParameterValue",
+  OperationNotPermitted: "OperationNotPermitted"
 }
 
 describe("fromRejection", () => {

@@ -264,7 +264,17 @@ describe("what @aws-sdk/client-ec2 sends parses back to the SDK's input", () => 
     ["AssociateAddress", new EC2.AssociateAddressCommand({ PublicIp: "192.0.2.1", InstanceId: "i-1", AllowReassociation: false })],
     ["DisassociateAddress", new EC2.DisassociateAddressCommand({ AssociationId: "eipassoc-1" })],
     ["ReleaseAddress", new EC2.ReleaseAddressCommand({ AllocationId: "eipalloc-1" })],
-    ["DescribeAddresses", new EC2.DescribeAddressesCommand({ PublicIps: ["192.0.2.1"], AllocationIds: ["eipalloc-1"] })]
+    ["DescribeAddresses", new EC2.DescribeAddressesCommand({ PublicIps: ["192.0.2.1"], AllocationIds: ["eipalloc-1"] })],
+    ["DescribeVpcs", new EC2.DescribeVpcsCommand({ VpcIds: ["vpc-1"], Filters: [{ Name: "isDefault", Values: ["true"] }] })],
+    ["DescribeSubnets", new EC2.DescribeSubnetsCommand({ SubnetIds: ["subnet-1"], Filters: [{ Name: "default-for-az", Values: ["true"] }] })],
+    ["DescribeAccountAttributes", new EC2.DescribeAccountAttributesCommand({ AttributeNames: ["supported-platforms", "default-vpc"] })],
+    ["DescribeNetworkInterfaces", new EC2.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ["eni-1"], Filters: [{ Name: "attachment.instance-id", Values: ["i-1"] }] })],
+    ["CreateVpc", new EC2.CreateVpcCommand({ CidrBlock: "10.0.0.0/16" })],
+    ["AuthorizeSecurityGroupEgress", new EC2.AuthorizeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
+    ["RevokeSecurityGroupEgress", new EC2.RevokeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
+    ["DescribeInstanceAttribute", new EC2.DescribeInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "disableApiTermination" })],
+    ["ModifyInstanceAttribute", new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1", DisableApiTermination: { Value: true } })],
+    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })]
   ]
 
   for (const [action, command] of cases) {
