@@ -60,6 +60,13 @@ const instanceView = (s: State.State, i: State.Instance, region: string, tags: R
     VirtualizationType: "paravirtual",
     Hypervisor: "xen",
     ...(i.clientToken !== undefined ? { ClientToken: i.clientToken } : {}),
+    // What Terraform's aws_instance reads on every refresh (no EBS, no enclaves or hibernation here).
+    EbsOptimized: false,
+    EnaSupport: false,
+    CpuOptions: { CoreCount: i.size.cores, ThreadsPerCore: 1 },
+    EnclaveOptions: { Enabled: false },
+    HibernationOptions: { Configured: false },
+    MetadataOptions: { State: "applied", HttpTokens: "optional", HttpPutResponseHopLimit: 1, HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled" },
     SecurityGroups: groupIdentifiers(s, i.groups),
     SourceDestCheck: true,
     // In the account's default VPC, in its zone's default subnet; the one NIC is its primary interface.
