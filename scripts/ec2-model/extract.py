@@ -35,6 +35,11 @@ OPERATIONS = [
     "CreateVolume", "DescribeVolumes", "DeleteVolume", "AttachVolume", "DetachVolume",
     "DescribeVolumeStatus", "CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot",
     "DescribeSnapshotAttribute", "ModifySnapshotAttribute", "StopInstances", "StartInstances",
+    # The default VPC (issue 16): the cloud's network as Eucalyptus 4's VPC mode presented it.
+    "DescribeVpcs", "DescribeSubnets", "DescribeAccountAttributes", "DescribeNetworkInterfaces", "CreateVpc",
+    "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress",
+    # Instance attributes (issue 16).
+    "DescribeInstanceAttribute", "ModifyInstanceAttribute", "ResetInstanceAttribute",
 ]
 
 SHAPE_KEYS = ("type", "required", "timestampFormat", "flattened")

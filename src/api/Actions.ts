@@ -1,6 +1,7 @@
 /** The action table: one entry per EC2 action we answer, no reflection. */
 import * as Addresses from "./actions/Addresses.js"
 import * as Images from "./actions/Images.js"
+import * as InstanceAttributes from "./actions/InstanceAttributes.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
 import * as SecurityGroups from "./actions/SecurityGroups.js"
@@ -8,6 +9,7 @@ import * as Snapshots from "./actions/Snapshots.js"
 import * as StopStart from "./actions/StopStart.js"
 import * as Tags from "./actions/Tags.js"
 import * as Volumes from "./actions/Volumes.js"
+import * as Vpcs from "./actions/Vpcs.js"
 import * as Zones from "./actions/Zones.js"
 import type * as H from "./Handler.js"
 
@@ -55,5 +57,15 @@ export const table: H.Table = {
   DescribeSnapshotAttribute: Snapshots.DescribeSnapshotAttribute,
   ModifySnapshotAttribute: Snapshots.ModifySnapshotAttribute,
   StopInstances: StopStart.StopInstances,
-  StartInstances: StopStart.StartInstances
+  StartInstances: StopStart.StartInstances,
+  DescribeVpcs: Vpcs.DescribeVpcs,
+  DescribeSubnets: Vpcs.DescribeSubnets,
+  DescribeAccountAttributes: Vpcs.DescribeAccountAttributes,
+  DescribeNetworkInterfaces: Vpcs.DescribeNetworkInterfaces,
+  CreateVpc: Vpcs.CreateVpc,
+  AuthorizeSecurityGroupEgress: Vpcs.AuthorizeSecurityGroupEgress,
+  RevokeSecurityGroupEgress: Vpcs.RevokeSecurityGroupEgress,
+  DescribeInstanceAttribute: InstanceAttributes.DescribeInstanceAttribute,
+  ModifyInstanceAttribute: InstanceAttributes.ModifyInstanceAttribute,
+  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute
 }

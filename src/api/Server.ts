@@ -13,6 +13,7 @@ import * as Accounts from "../store/Accounts.js"
 import * as Images from "../store/Images.js"
 import * as KeyPairs from "../store/KeyPairs.js"
 import * as Actions from "./Actions.js"
+import * as EucalyptusTypes from "./EucalyptusTypes.js"
 import * as H from "./Handler.js"
 import * as Identity from "./Identity.js"
 import * as Metadata from "./Metadata.js"
@@ -171,6 +172,10 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
         const handler = Actions.table[action] as H.Handler<typeof action>
         const out = yield* Effect.either(handler(input as never, rc))
         if (out._tag === "Left") return yield* fail(out.left)
+        if (action === "DescribeInstanceTypes" && EucalyptusTypes.wanted(url.pathname, identity.right.signatureVersion, version)) {
+          const names = (input as Shapes.DescribeInstanceTypesRequest).InstanceTypes ?? []
+          return send(res, 200, Xml.headers(requestId), EucalyptusTypes.response(yield* H.state, names, requestId))
+        }
         if (H.reusable.has(out.right)) {
           // A memoized answer: its XML is rendered once per API version and reused with this request's id.
           let byVersion = rendered.get(out.right)

@@ -6,6 +6,7 @@ import type * as SecurityGroup from "../model/SecurityGroup.js"
 import * as State from "../model/State.js"
 import type * as Tags from "../store/Tags.js"
 import type * as Shapes from "./protocol/Ec2Shapes.js"
+import * as Vpc from "./Vpc.js"
 
 export const tagList = (tags: ReadonlyArray<Tags.Tag> | undefined): ReadonlyArray<Shapes.Tag> | undefined =>
   tags === undefined || tags.length === 0 ? undefined : tags.map((t) => ({ Key: t.key, Value: t.value }))
@@ -62,9 +63,18 @@ const instanceView = (s: State.State, i: State.Instance, region: string, tags: R
     VirtualizationType: "paravirtual",
     Hypervisor: "xen",
     ...(i.clientToken !== undefined ? { ClientToken: i.clientToken } : {}),
+    // What Terraform's aws_instance reads on every refresh (no EBS, no enclaves or hibernation here).
+    EbsOptimized: false,
+    EnaSupport: false,
+    CpuOptions: { CoreCount: i.size.cores, ThreadsPerCore: 1 },
+    EnclaveOptions: { Enabled: false },
+    HibernationOptions: { Configured: false },
+    MetadataOptions: { State: "applied", HttpTokens: "optional", HttpPutResponseHopLimit: 1, HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled" },
     SecurityGroups: groupIdentifiers(s, i.groups),
     SourceDestCheck: true,
-    // EC2-classic has no network interfaces; the instance's one NIC is shown so its MAC can be seen.
+    // In the account's default VPC, in its zone's default subnet; the one NIC is its primary interface.
+    VpcId: Vpc.vpcId(i.account),
+    SubnetId: Vpc.subnetId(i.account, i.zone),
     ...(live ? { NetworkInterfaces: [networkInterface(s, i, region)] } : {}),
     ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
   }
@@ -82,15 +92,21 @@ export const reservation = (
   Instances: instances.map((i) => instance(s, i, region, tags.get(i.id)))
 })
 
-const networkInterface = (s: State.State, i: State.Instance, region: string): Shapes.InstanceNetworkInterface => {
+export const networkInterface = (s: State.State, i: State.Instance, region: string): Shapes.InstanceNetworkInterface => {
   const association = i.net.publicIp !== undefined ? { PublicIp: i.net.publicIp, PublicDnsName: dns(i.net.publicIp, region, "public"), IpOwnerId: "eucalyptus" } : undefined
   return {
-    NetworkInterfaceId: `eni-${i.id.slice(2)}`,
+    NetworkInterfaceId: Vpc.interfaceId(i.id),
     MacAddress: i.net.mac,
     OwnerId: i.account,
     Status: "in-use",
     SourceDestCheck: true,
     Groups: groupIdentifiers(s, i.groups),
+    Attachment: { AttachmentId: Vpc.attachmentId(i.id), DeviceIndex: 0, NetworkCardIndex: 0, Status: "attached", AttachTime: i.launchedAt, DeleteOnTermination: true },
+    Description: "Primary network interface",
+    InterfaceType: "interface",
+    VpcId: Vpc.vpcId(i.account),
+    SubnetId: Vpc.subnetId(i.account, i.zone),
+    Ipv6Addresses: [],
     ...(i.net.privateIp !== undefined
       ? {
           PrivateIpAddress: i.net.privateIp,
@@ -149,7 +165,8 @@ export const securityGroup = (s: State.State, g: SecurityGroup.Group, tags: Read
   Description: g.description,
   OwnerId: g.account,
   IpPermissions: permissions(s, g.rules),
-  IpPermissionsEgress: [],
+  IpPermissionsEgress: [Vpc.allowAllEgress],
+  VpcId: Vpc.vpcId(g.account),
   ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
 })
 

@@ -6,6 +6,7 @@ import type * as EbsCommands from "./EbsCommands.js"
 import type * as Ids from "./Ids.js"
 import type * as Resources from "./Resources.js"
 import type * as SecurityGroup from "./SecurityGroup.js"
+import type * as State from "./State.js"
 import type * as Units from "./Units.js"
 
 export interface RunInstances {
@@ -37,6 +38,19 @@ export interface RunInstances {
   /** EBS: the volumes each instance gets (the image's root snapshot first), and the root's device name for an EBS-backed image. */
   readonly blockDevices?: ReadonlyArray<EbsCommands.BlockDeviceRequest> | undefined
   readonly ebsRoot?: string | undefined
+  /** The owner's instance settings at launch (DisableApiTermination, …). */
+  readonly attributes?: State.InstanceAttributes | undefined
+}
+
+/** ModifyInstanceAttribute: settings merged into the instance's; attributes of the image (userData, type) need a stopped instance. */
+export interface ModifyInstanceAttributes {
+  readonly _tag: "ModifyInstanceAttributes"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly instanceId: string
+  readonly attributes: State.InstanceAttributes
+  /** An attribute that can change only while the instance is stopped (instanceType, userData, kernel, ramdisk). */
+  readonly whileStopped?: string | undefined
 }
 
 export interface TerminateInstances {
@@ -193,6 +207,7 @@ export interface ReleaseAddress {
 
 export type Command =
   | RunInstances
+  | ModifyInstanceAttributes
   | TerminateInstances
   | RebootInstances
   | InstanceBooted

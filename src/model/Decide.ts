@@ -309,7 +309,8 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
       addressing,
       clientToken: c.clientToken,
       lifetimeMs: c.lifetimeMs,
-      ...(c.ebsRoot !== undefined ? { ebsRoot: c.ebsRoot } : {})
+      ...(c.ebsRoot !== undefined ? { ebsRoot: c.ebsRoot } : {}),
+      ...(c.attributes !== undefined ? { attributes: c.attributes } : {})
     },
     instances: nodes.map((i, k) => ({ id: idList[k]!, node: view.id(i), launchIndex: k, ...assigned.instances[k]! })),
     woken,
@@ -334,6 +335,11 @@ const owned = (s: S, account: string | undefined, ids: ReadonlyArray<string>) =>
 const terminate = (s: S, c: Commands.TerminateInstances): Decision => {
   const { found, missing } = owned(s, c.account, c.instanceIds)
   if (missing.length > 0) return reject({ _tag: "InstanceNotFound", ids: missing })
+  // The owner's termination protection; the operator and the simulator (no account) are not held by it.
+  const held = c.account === undefined ? undefined : found.find((i) => i.attributes?.disableApiTermination === true && (i.state === "pending" || i.state === "running"))
+  if (held !== undefined) {
+    return reject({ _tag: "OperationNotPermitted", instance: held.id, detail: "termination is disabled (disableApiTermination); modify the attribute first" })
+  }
   const reason = c.reason ?? USER_SHUTDOWN
   const events: Array<Events.Event> = []
   const stopping: Array<Ids.InstanceId> = []
@@ -353,6 +359,18 @@ const terminate = (s: S, c: Commands.TerminateInstances): Decision => {
   }
   if (stopping.length > 0) events.unshift({ _tag: "InstancesTerminating", at: c.at, instances: stopping, reason })
   return accept(events)
+}
+
+const modifyAttributes = (s: S, c: Commands.ModifyInstanceAttributes): Decision => {
+  const i = State.instance(s, c.instanceId)
+  if (!i || i.account !== c.account) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
+  if (i.state === "terminated" || i.state === "shutting-down") return reject({ _tag: "IncorrectInstanceState", instance: i.id, state: i.state, action: "modify" })
+  // No instance stops yet (instance-store roots): such a change is refused as EC2 refuses it for a running one.
+  if (c.whileStopped !== undefined) {
+    return reject({ _tag: "IncorrectInstanceState", instance: i.id, state: i.state, action: `change ${c.whileStopped} of (it must be stopped)` })
+  }
+  const attributes = { ...i.attributes, ...c.attributes }
+  return accept([{ _tag: "InstanceAttributesChanged", at: c.at, instance: i.id, attributes }])
 }
 
 const reboot = (s: S, c: Commands.RebootInstances): Decision => {
@@ -542,6 +560,8 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       return runInstances(ctx, s, c)
     case "TerminateInstances":
       return terminate(s, c)
+    case "ModifyInstanceAttributes":
+      return modifyAttributes(s, c)
     case "RebootInstances":
       return reboot(s, c)
     case "InstanceBooted": {

@@ -128,6 +128,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return net(zones)
     }
     case "InstanceBooted":
+    case "InstanceAttributesChanged":
     case "InstancesForgotten":
     case "NodeLost":
     case "NodeAdded":

@@ -25,6 +25,14 @@ export const LaunchedInstance = Schema.Struct({
 })
 export type LaunchedInstance = typeof LaunchedInstance.Type
 
+/** The owner's instance settings (State.InstanceAttributes). */
+export const InstanceAttributes = Schema.Struct({
+  disableApiTermination: Schema.optional(Schema.Boolean),
+  disableApiStop: Schema.optional(Schema.Boolean),
+  shutdownBehavior: Schema.optional(Schema.Literal("stop", "terminate")),
+  sourceDestCheck: Schema.optional(Schema.Boolean)
+})
+
 export const LaunchRequest = Schema.Struct({
   imageId: Schema.String,
   vmType: Schema.String,
@@ -38,7 +46,8 @@ export const LaunchRequest = Schema.Struct({
   clientToken: Schema.optional(Schema.String),
   lifetimeMs: Schema.optional(Schema.Int),
   /** EBS-backed: the root device's name (its volume is made with the launch). */
-  ebsRoot: Schema.optional(Schema.String)
+  ebsRoot: Schema.optional(Schema.String),
+  attributes: Schema.optional(InstanceAttributes)
 })
 export type LaunchRequest = typeof LaunchRequest.Type
 
@@ -70,6 +79,8 @@ export const InstanceTerminated = Schema.TaggedStruct("InstanceTerminated", {
   instance: Ids.InstanceId,
   reason: Reason
 })
+/** The owner changed instance settings: `attributes` replaces the instance's whole set. */
+export const InstanceAttributesChanged = Schema.TaggedStruct("InstanceAttributesChanged", { at, instance: Ids.InstanceId, attributes: InstanceAttributes })
 export const InstancesForgotten = Schema.TaggedStruct("InstancesForgotten", { at, instances: Schema.Array(Ids.InstanceId) })
 
 export const NodeReported = Schema.TaggedStruct("NodeReported", { at, node: Ids.NodeId, capacity: Resources.Resources })
@@ -141,6 +152,7 @@ export const Event = Schema.Union(
   InstancesTerminating,
   InstanceTerminated,
   InstancesForgotten,
+  InstanceAttributesChanged,
   NodeReported,
   NodePoweredDown,
   NodeLost,

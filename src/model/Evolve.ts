@@ -152,6 +152,7 @@ export const evolve = (s: S, e: Events.Event): S => {
           addressing: e.request.addressing,
           clientToken: e.request.clientToken,
           lifetimeMs: e.request.lifetimeMs,
+          ...(e.request.attributes !== undefined ? { attributes: e.request.attributes } : {}),
           state: "pending",
           launchedAt: e.at,
           dispatched: nodes[i]!.state === "up",
@@ -182,6 +183,8 @@ export const evolve = (s: S, e: Events.Event): S => {
       return updateInstance(s, e.instance, (x) => ({ ...x, state: "running", runningAt: e.at }))
     case "InstanceRebootRequested":
       return s
+    case "InstanceAttributesChanged":
+      return updateInstance(s, e.instance, (x) => ({ ...x, attributes: e.attributes }))
     case "InstancesTerminating": {
       let next = s
       for (const id of e.instances) next = updateInstance(next, id, (x) => ({ ...x, state: "shutting-down", stateReason: e.reason }))

@@ -28,6 +28,7 @@ export type Rejection =
   | { readonly _tag: "NodeInUse"; readonly node: string; readonly instances: number }
   | { readonly _tag: "InvalidVmTypes"; readonly message: string }
   | Ebs.StorageRejection
+  | { readonly _tag: "OperationNotPermitted"; readonly instance: string; readonly detail: string }
 
 export type RejectionTag = Rejection["_tag"]
 
@@ -77,6 +78,8 @@ export const message = (r: Rejection): string => {
       return `node ${r.node} still holds ${r.instances} instance(s)`
     case "InvalidVmTypes":
       return r.message
+    case "OperationNotPermitted":
+      return `instance ${r.instance}: ${r.detail}`
     default:
       return Ebs.message(r)
   }

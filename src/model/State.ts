@@ -74,6 +74,16 @@ export interface Instance {
   readonly net: InstanceNet
   /** EBS-backed (it can stop and start): its root device's name. */
   readonly ebsRoot?: string | undefined
+  /** EC2's instance attributes that are the owner's settings (absent: EC2's defaults). */
+  readonly attributes?: InstanceAttributes | undefined
+}
+
+/** Settings an owner changes with ModifyInstanceAttribute (defaults: false, false, "stop", true). */
+export interface InstanceAttributes {
+  readonly disableApiTermination?: boolean | undefined
+  readonly disableApiStop?: boolean | undefined
+  readonly shutdownBehavior?: "stop" | "terminate" | undefined
+  readonly sourceDestCheck?: boolean | undefined
 }
 
 export interface Address {

@@ -15,23 +15,35 @@ import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
 import * as Views from "../Views.js"
 import * as BlockDevices from "./BlockDevices.js"
+import * as Vpc from "../Vpc.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
+import * as LaunchNetwork from "./LaunchNetwork.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
-/** Tags a launch asks for (TagSpecification.N with ResourceType instance). */
+/**
+ * Tags a launch asks for (TagSpecification.N): for the instances and for their network interfaces.
+ * Tags for `volume` are checked and have nothing to go on: an instance-store launch makes no EBS
+ * volume (Ansible's ec2_instance asks for them with every launch).
+ */
 const launchTags = (specs: ReadonlyArray<Shapes.TagSpecification> | undefined) =>
   Effect.gen(function* () {
     const out: Array<{ key: string; value: string }> = []
+    const nic: Array<{ key: string; value: string }> = []
     for (const spec of specs ?? []) {
-      if (spec.ResourceType !== undefined && spec.ResourceType !== "instance") {
-        return yield* Ec2Error.make("InvalidParameterValue", `TagSpecification: resource type '${Ec2Error.quote(spec.ResourceType)}' is not supported at launch; use 'instance'`)
+      const kind = spec.ResourceType ?? "instance"
+      if (kind !== "instance" && kind !== "volume" && kind !== "network-interface") {
+        return yield* Ec2Error.make("InvalidParameterValue", `TagSpecification: resource type '${Ec2Error.quote(kind)}' is not supported at launch; use instance, network-interface or volume`)
       }
-      for (const t of spec.Tags ?? []) out.push(yield* checkTag(t))
+      for (const t of spec.Tags ?? []) {
+        const tag = yield* checkTag(t)
+        if (kind === "instance") out.push(tag)
+        else if (kind === "network-interface") nic.push(tag)
+      }
     }
-    return out
+    return Object.assign(out, { nic })
   })
 
 export const checkTag = (t: Shapes.Tag) =>
@@ -110,7 +122,17 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
     if (addressingRaw !== undefined && addressingRaw !== "public" && addressingRaw !== "private") {
       return yield* Ec2Error.make("InvalidParameterValue", `AddressingType must be public or private, not '${Ec2Error.quote(addressingRaw)}'`)
     }
-    const addressing = (addressingRaw ?? "public") as "public" | "private"
+    const network = yield* LaunchNetwork.resolve(input, rc)
+    const addressing = network.addressing ?? ((addressingRaw ?? "public") as "public" | "private")
+    const behaviour = input.InstanceInitiatedShutdownBehavior
+    if (behaviour !== undefined && behaviour !== "stop" && behaviour !== "terminate") {
+      return yield* Ec2Error.invalidParameterValue("InstanceInitiatedShutdownBehavior", behaviour, "expected stop or terminate")
+    }
+    const attributes = {
+      ...(input.DisableApiTermination !== undefined ? { disableApiTermination: input.DisableApiTermination } : {}),
+      ...(input.DisableApiStop !== undefined ? { disableApiStop: input.DisableApiStop } : {}),
+      ...(behaviour !== undefined ? { shutdownBehavior: behaviour as "stop" | "terminate" } : {})
+    }
     const tags = yield* launchTags(input.TagSpecifications)
     const devices = yield* BlockDevices.forLaunch(image.value, input.BlockDeviceMappings)
     yield* H.dryRun(input)
@@ -136,8 +158,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
         vmType: input.InstanceType ?? "m1.small",
         minCount: input.MinCount,
         maxCount: input.MaxCount,
-        zone: input.Placement?.AvailabilityZone,
-        groupIds: input.SecurityGroupIds,
+        zone: network.zone,
+        groupIds: network.groupIds,
         groupNames: input.SecurityGroups,
         keyName: input.KeyName,
         userData: input.UserData,
@@ -145,7 +167,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
         ramdiskId,
         addressing,
         clientToken: token === "" ? undefined : token,
-        ...devices
+        ...devices,
+        ...(Object.keys(attributes).length > 0 ? { attributes } : {})
       },
       {
         inTransaction: ({ events }) =>
@@ -159,6 +182,7 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
               yield* ClientTokens.record(rc.account.id, token, hash, e.reservationId, rc.now)
             }
             if (tags.length > 0) yield* Tags.put(rc.account.id, e.instances.flatMap((i) => tags.map((t) => ({ resourceId: i.id, key: t.key, value: t.value }))))
+            if (tags.nic.length > 0) yield* Tags.put(rc.account.id, e.instances.flatMap((i) => tags.nic.map((t) => ({ resourceId: Vpc.interfaceId(i.id), key: t.key, value: t.value }))))
             return { reservationId: e.reservationId as string, ids: e.instances.map((i) => i.id as string) }
           })
       }
@@ -199,6 +223,12 @@ const instanceFilters = (s: State.State): Filter.Table<State.Instance> => ({
   "virtualization-type": () => "paravirtual",
   "hypervisor": () => "xen",
   "client-token": (i) => i.clientToken,
+  "vpc-id": (i) => Vpc.vpcId(i.account),
+  "subnet-id": (i) => Vpc.subnetId(i.account, i.zone),
+  "network-interface.vpc-id": (i) => Vpc.vpcId(i.account),
+  "network-interface.subnet-id": (i) => Vpc.subnetId(i.account, i.zone),
+  "network-interface.network-interface-id": (i) => Vpc.interfaceId(i.id),
+  "network-interface.attachment.device-index": () => "0",
   "state-reason-code": (i) => i.stateReason?.code
 })
 

@@ -15,6 +15,7 @@ import * as Units from "../../model/Units.js"
 import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
 import * as Views from "../Views.js"
+import * as Vpc from "../Vpc.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
@@ -49,7 +50,9 @@ const ensureDefaultFor = (rc: H.RequestContext, command: Unstamped) =>
 
 export const CreateSecurityGroup: H.Handler<"CreateSecurityGroup"> = (input, rc) =>
   Effect.gen(function* () {
-    if (input.VpcId !== undefined) return yield* Ec2Error.make("InvalidParameterValue", "VPCs are not supported: this cloud is EC2-classic, as Eucalyptus was")
+    if (input.VpcId !== undefined && input.VpcId !== Vpc.vpcId(rc.account.id)) {
+      return yield* Ec2Error.make("InvalidVpcID.NotFound", `The vpc ID '${Ec2Error.quote(input.VpcId)}' does not exist`)
+    }
     if (input.GroupName.toLowerCase().startsWith("sg-")) return yield* Ec2Error.make("InvalidParameterValue", "Group names may not be in the format sg-*")
     // The default group exists for every account, made or not yet.
     if (input.GroupName === "default") return yield* Ec2Error.fromRejection({ _tag: "GroupExists", name: "default" })
@@ -87,6 +90,9 @@ export const DescribeSecurityGroups: H.Handler<"DescribeSecurityGroups"> = (inpu
         "group-name": (g) => g.name,
         description: (g) => g.description,
         "owner-id": (g) => g.account,
+        "vpc-id": (g) => Vpc.vpcId(g.account),
+        "egress.ip-permission.protocol": () => "-1",
+        "egress.ip-permission.cidr": () => "0.0.0.0/0",
         "ip-permission.protocol": (g) => perms(g).map((p) => p.IpProtocol ?? ""),
         "ip-permission.from-port": (g) => perms(g).flatMap((p) => (p.FromPort !== undefined ? [String(p.FromPort)] : [])),
         "ip-permission.to-port": (g) => perms(g).flatMap((p) => (p.ToPort !== undefined ? [String(p.ToPort)] : [])),

@@ -89,6 +89,10 @@ export const statuses = {
   UnsupportedOperation: 400,
   // Tags and ids
   "InvalidID": 400,
+  // The default VPC, attributes and unsupported operations
+  "InvalidVpcID.NotFound": 400,
+  "InvalidSubnetID.NotFound": 400,
+  "InvalidNetworkInterfaceID.NotFound": 400,
   // Server side
   InsufficientInstanceCapacity: 500,
   InsufficientVolumeCapacity: 500,
@@ -243,5 +247,7 @@ export const fromRejection = (r: Rejection.Rejection): Ec2Error => {
       return make("UnsupportedOperation", `The instance '${r.instance}' does not have an 'ebs' root device type and cannot be stopped.`)
     case "RootVolumeInUse":
       return make("OperationNotPermitted", `The volume '${r.volume}' is the root device of instance '${r.instance}' and cannot be detached while it is not stopped.`)
+    case "OperationNotPermitted":
+      return make("OperationNotPermitted", `The instance '${r.instance}' may not be terminated: ${r.detail}`)
   }
 }

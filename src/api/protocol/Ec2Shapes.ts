@@ -9,6 +9,15 @@ export type Timestamp = number
 /** The output of operations the model gives no output shape; EC2 answers `<return>true</return>`. */
 export type NoOutput = Readonly<Record<string, never>>
 
+export interface AccountAttribute {
+  readonly AttributeName?: string
+  readonly AttributeValues?: ReadonlyArray<AccountAttributeValue>
+}
+
+export interface AccountAttributeValue {
+  readonly AttributeValue?: string
+}
+
 export interface Address {
   readonly AllocationId?: string
   readonly AssociationId?: string
@@ -72,8 +81,39 @@ export interface AttachVolumeRequest {
   readonly DryRun?: boolean
 }
 
+export interface AttachmentEnaSrdSpecification {
+  readonly EnaSrdEnabled?: boolean
+  readonly EnaSrdUdpSpecification?: AttachmentEnaSrdUdpSpecification
+}
+
+export interface AttachmentEnaSrdUdpSpecification {
+  readonly EnaSrdUdpEnabled?: boolean
+}
+
+export interface AttributeBooleanValue {
+  readonly Value?: boolean
+}
+
 export interface AttributeValue {
   readonly Value?: string
+}
+
+export interface AuthorizeSecurityGroupEgressRequest {
+  readonly TagSpecifications?: ReadonlyArray<TagSpecification>
+  readonly DryRun?: boolean
+  readonly GroupId: string
+  readonly SourceSecurityGroupName?: string
+  readonly SourceSecurityGroupOwnerId?: string
+  readonly IpProtocol?: string
+  readonly FromPort?: number
+  readonly ToPort?: number
+  readonly CidrIp?: string
+  readonly IpPermissions?: ReadonlyArray<IpPermission>
+}
+
+export interface AuthorizeSecurityGroupEgressResult {
+  readonly Return?: boolean
+  readonly SecurityGroupRules?: ReadonlyArray<SecurityGroupRule>
 }
 
 export interface AuthorizeSecurityGroupIngressRequest {
@@ -124,11 +164,19 @@ export interface AvailabilityZoneSubGeography {
   readonly Name?: string
 }
 
+export interface BlobAttributeValue {
+  readonly Value?: Uint8Array
+}
+
 export interface BlockDeviceMapping {
   readonly Ebs?: EbsBlockDevice
   readonly NoDevice?: string
   readonly DeviceName?: string
   readonly VirtualName?: string
+}
+
+export interface BlockPublicAccessStates {
+  readonly InternetGatewayBlockMode?: string
 }
 
 export interface CapacityReservationSpecification {
@@ -149,6 +197,12 @@ export interface CapacityReservationTarget {
 export interface CapacityReservationTargetResponse {
   readonly CapacityReservationId?: string
   readonly CapacityReservationResourceGroupArn?: string
+}
+
+export interface ConnectionTrackingConfiguration {
+  readonly TcpEstablishedTimeout?: number
+  readonly UdpStreamTimeout?: number
+  readonly UdpTimeout?: number
 }
 
 export interface ConnectionTrackingSpecificationRequest {
@@ -243,6 +297,26 @@ export interface CreateVolumeRequest {
   readonly DryRun?: boolean
 }
 
+export interface CreateVpcRequest {
+  readonly CidrBlock?: string
+  readonly Ipv6Pool?: string
+  readonly Ipv6CidrBlock?: string
+  readonly Ipv4IpamPoolId?: string
+  readonly Ipv4NetmaskLength?: number
+  readonly Ipv6IpamPoolId?: string
+  readonly Ipv6NetmaskLength?: number
+  readonly Ipv6CidrBlockNetworkBorderGroup?: string
+  readonly VpcEncryptionControl?: VpcEncryptionControlConfiguration
+  readonly TagSpecifications?: ReadonlyArray<TagSpecification>
+  readonly DryRun?: boolean
+  readonly InstanceTenancy?: string
+  readonly AmazonProvidedIpv6CidrBlock?: boolean
+}
+
+export interface CreateVpcResult {
+  readonly Vpc?: Vpc
+}
+
 export interface CreditSpecificationRequest {
   readonly CpuCredits: string
 }
@@ -307,6 +381,15 @@ export interface DeregisterImageResult {
   readonly DeleteSnapshotResults?: ReadonlyArray<DeleteSnapshotReturnCode>
 }
 
+export interface DescribeAccountAttributesRequest {
+  readonly DryRun?: boolean
+  readonly AttributeNames?: ReadonlyArray<string>
+}
+
+export interface DescribeAccountAttributesResult {
+  readonly AccountAttributes?: ReadonlyArray<AccountAttribute>
+}
+
 export interface DescribeAddressesRequest {
   readonly PublicIps?: ReadonlyArray<string>
   readonly DryRun?: boolean
@@ -351,6 +434,12 @@ export interface DescribeImagesRequest {
 export interface DescribeImagesResult {
   readonly NextToken?: string
   readonly Images?: ReadonlyArray<Image>
+}
+
+export interface DescribeInstanceAttributeRequest {
+  readonly DryRun?: boolean
+  readonly InstanceId: string
+  readonly Attribute: string
 }
 
 export interface DescribeInstanceStatusRequest {
@@ -408,6 +497,20 @@ export interface DescribeKeyPairsResult {
   readonly KeyPairs?: ReadonlyArray<KeyPairInfo>
 }
 
+export interface DescribeNetworkInterfacesRequest {
+  readonly NextToken?: string
+  readonly MaxResults?: number
+  readonly IncludeManagedResources?: boolean
+  readonly DryRun?: boolean
+  readonly NetworkInterfaceIds?: ReadonlyArray<string>
+  readonly Filters?: ReadonlyArray<Filter>
+}
+
+export interface DescribeNetworkInterfacesResult {
+  readonly NetworkInterfaces?: ReadonlyArray<NetworkInterface>
+  readonly NextToken?: string
+}
+
 export interface DescribeRegionsRequest {
   readonly RegionNames?: ReadonlyArray<string>
   readonly AllRegions?: boolean
@@ -460,6 +563,19 @@ export interface DescribeSnapshotsResult {
   readonly Snapshots?: ReadonlyArray<Snapshot>
 }
 
+export interface DescribeSubnetsRequest {
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly SubnetIds?: ReadonlyArray<string>
+  readonly NextToken?: string
+  readonly MaxResults?: number
+  readonly DryRun?: boolean
+}
+
+export interface DescribeSubnetsResult {
+  readonly NextToken?: string
+  readonly Subnets?: ReadonlyArray<Subnet>
+}
+
 export interface DescribeTagsRequest {
   readonly DryRun?: boolean
   readonly Filters?: ReadonlyArray<Filter>
@@ -498,6 +614,19 @@ export interface DescribeVolumesRequest {
 export interface DescribeVolumesResult {
   readonly NextToken?: string
   readonly Volumes?: ReadonlyArray<Volume>
+}
+
+export interface DescribeVpcsRequest {
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly VpcIds?: ReadonlyArray<string>
+  readonly NextToken?: string
+  readonly MaxResults?: number
+  readonly DryRun?: boolean
+}
+
+export interface DescribeVpcsResult {
+  readonly NextToken?: string
+  readonly Vpcs?: ReadonlyArray<Vpc>
 }
 
 export interface DetachVolumeRequest {
@@ -566,6 +695,11 @@ export interface EbsInstanceBlockDevice {
   readonly VolumeOwnerId?: string
   readonly Operator?: OperatorResponse
   readonly EbsCardIndex?: number
+}
+
+export interface EbsInstanceBlockDeviceSpecification {
+  readonly VolumeId?: string
+  readonly DeleteOnTermination?: boolean
 }
 
 export interface EbsOptimizedInfo {
@@ -873,9 +1007,36 @@ export interface InstanceAttachmentEnaSrdUdpSpecification {
   readonly EnaSrdUdpEnabled?: boolean
 }
 
+export interface InstanceAttribute {
+  readonly BlockDeviceMappings?: ReadonlyArray<InstanceBlockDeviceMapping>
+  readonly DisableApiTermination?: AttributeBooleanValue
+  readonly EnaSupport?: AttributeBooleanValue
+  readonly EnclaveOptions?: EnclaveOptions
+  readonly EbsOptimized?: AttributeBooleanValue
+  readonly InstanceId?: string
+  readonly InstanceInitiatedShutdownBehavior?: AttributeValue
+  readonly InstanceType?: AttributeValue
+  readonly KernelId?: AttributeValue
+  readonly ProductCodes?: ReadonlyArray<ProductCode>
+  readonly RamdiskId?: AttributeValue
+  readonly RootDeviceName?: AttributeValue
+  readonly SourceDestCheck?: AttributeBooleanValue
+  readonly SriovNetSupport?: AttributeValue
+  readonly UserData?: AttributeValue
+  readonly DisableApiStop?: AttributeBooleanValue
+  readonly Groups?: ReadonlyArray<GroupIdentifier>
+}
+
 export interface InstanceBlockDeviceMapping {
   readonly DeviceName?: string
   readonly Ebs?: EbsInstanceBlockDevice
+}
+
+export interface InstanceBlockDeviceMappingSpecification {
+  readonly DeviceName?: string
+  readonly Ebs?: EbsInstanceBlockDeviceSpecification
+  readonly VirtualName?: string
+  readonly NoDevice?: string
 }
 
 export interface InstanceIpv4Prefix {
@@ -1146,8 +1307,16 @@ export interface IpRange {
   readonly CidrIp?: string
 }
 
+export interface Ipv4PrefixSpecification {
+  readonly Ipv4Prefix?: string
+}
+
 export interface Ipv4PrefixSpecificationRequest {
   readonly Ipv4Prefix?: string
+}
+
+export interface Ipv6PrefixSpecification {
+  readonly Ipv6Prefix?: string
 }
 
 export interface Ipv6PrefixSpecificationRequest {
@@ -1218,6 +1387,26 @@ export interface MemoryInfo {
   readonly SizeInMiB?: number
 }
 
+export interface ModifyInstanceAttributeRequest {
+  readonly SourceDestCheck?: AttributeBooleanValue
+  readonly DisableApiStop?: AttributeBooleanValue
+  readonly DryRun?: boolean
+  readonly InstanceId: string
+  readonly Attribute?: string
+  readonly Value?: string
+  readonly BlockDeviceMappings?: ReadonlyArray<InstanceBlockDeviceMappingSpecification>
+  readonly DisableApiTermination?: AttributeBooleanValue
+  readonly InstanceType?: AttributeValue
+  readonly Kernel?: AttributeValue
+  readonly Ramdisk?: AttributeValue
+  readonly UserData?: BlobAttributeValue
+  readonly InstanceInitiatedShutdownBehavior?: AttributeValue
+  readonly Groups?: ReadonlyArray<string>
+  readonly EbsOptimized?: AttributeBooleanValue
+  readonly SriovNetSupport?: AttributeValue
+  readonly EnaSupport?: AttributeBooleanValue
+}
+
 export interface ModifySnapshotAttributeRequest {
   readonly Attribute?: string
   readonly CreateVolumePermission?: CreateVolumePermissionModifications
@@ -1264,6 +1453,77 @@ export interface NetworkInfo {
   readonly SecondaryNetworkSupported?: boolean
   readonly MaximumSecondaryNetworkInterfaces?: number
   readonly Ipv4AddressesPerSecondaryInterface?: number
+}
+
+export interface NetworkInterface {
+  readonly Association?: NetworkInterfaceAssociation
+  readonly Attachment?: NetworkInterfaceAttachment
+  readonly AvailabilityZone?: string
+  readonly ConnectionTrackingConfiguration?: ConnectionTrackingConfiguration
+  readonly Description?: string
+  readonly Groups?: ReadonlyArray<GroupIdentifier>
+  readonly InterfaceType?: string
+  readonly Ipv6Addresses?: ReadonlyArray<NetworkInterfaceIpv6Address>
+  readonly MacAddress?: string
+  readonly NetworkInterfaceId?: string
+  readonly OutpostArn?: string
+  readonly OwnerId?: string
+  readonly PrivateDnsName?: string
+  readonly PublicDnsName?: string
+  readonly PublicIpDnsNameOptions?: PublicIpDnsNameOptions
+  readonly PrivateIpAddress?: string
+  readonly PrivateIpAddresses?: ReadonlyArray<NetworkInterfacePrivateIpAddress>
+  readonly Ipv4Prefixes?: ReadonlyArray<Ipv4PrefixSpecification>
+  readonly Ipv6Prefixes?: ReadonlyArray<Ipv6PrefixSpecification>
+  readonly RequesterId?: string
+  readonly RequesterManaged?: boolean
+  readonly SourceDestCheck?: boolean
+  readonly Status?: string
+  readonly SubnetId?: string
+  readonly TagSet?: ReadonlyArray<Tag>
+  readonly VpcId?: string
+  readonly DenyAllIgwTraffic?: boolean
+  readonly Ipv6Native?: boolean
+  readonly Ipv6Address?: string
+  readonly Operator?: OperatorResponse
+  readonly AssociatedSubnets?: ReadonlyArray<string>
+  readonly AvailabilityZoneId?: string
+}
+
+export interface NetworkInterfaceAssociation {
+  readonly AllocationId?: string
+  readonly AssociationId?: string
+  readonly IpOwnerId?: string
+  readonly PublicDnsName?: string
+  readonly PublicIp?: string
+  readonly CustomerOwnedIp?: string
+  readonly CarrierIp?: string
+}
+
+export interface NetworkInterfaceAttachment {
+  readonly AttachTime?: Timestamp
+  readonly AttachmentId?: string
+  readonly DeleteOnTermination?: boolean
+  readonly DeviceIndex?: number
+  readonly NetworkCardIndex?: number
+  readonly InstanceId?: string
+  readonly InstanceOwnerId?: string
+  readonly Status?: string
+  readonly EnaSrdSpecification?: AttachmentEnaSrdSpecification
+  readonly EnaQueueCount?: number
+}
+
+export interface NetworkInterfaceIpv6Address {
+  readonly Ipv6Address?: string
+  readonly PublicIpv6DnsName?: string
+  readonly IsPrimaryIpv6?: boolean
+}
+
+export interface NetworkInterfacePrivateIpAddress {
+  readonly Association?: NetworkInterfaceAssociation
+  readonly Primary?: boolean
+  readonly PrivateDnsName?: string
+  readonly PrivateIpAddress?: string
 }
 
 export interface NeuronDeviceCoreInfo {
@@ -1323,6 +1583,12 @@ export interface PrefixListId {
   readonly PrefixListId?: string
 }
 
+export interface PrivateDnsNameOptionsOnLaunch {
+  readonly HostnameType?: string
+  readonly EnableResourceNameDnsARecord?: boolean
+  readonly EnableResourceNameDnsAAAARecord?: boolean
+}
+
 export interface PrivateDnsNameOptionsRequest {
   readonly HostnameType?: string
   readonly EnableResourceNameDnsARecord?: boolean
@@ -1350,6 +1616,13 @@ export interface ProcessorInfo {
 export interface ProductCode {
   readonly ProductCodeId?: string
   readonly ProductCodeType?: string
+}
+
+export interface PublicIpDnsNameOptions {
+  readonly DnsHostnameType?: string
+  readonly PublicIpv4DnsName?: string
+  readonly PublicIpv6DnsName?: string
+  readonly PublicDualStackDnsName?: string
 }
 
 export interface RebootInstancesRequest {
@@ -1414,6 +1687,31 @@ export interface Reservation {
   readonly RequesterId?: string
   readonly Groups?: ReadonlyArray<GroupIdentifier>
   readonly Instances?: ReadonlyArray<Instance>
+}
+
+export interface ResetInstanceAttributeRequest {
+  readonly DryRun?: boolean
+  readonly InstanceId: string
+  readonly Attribute: string
+}
+
+export interface RevokeSecurityGroupEgressRequest {
+  readonly SecurityGroupRuleIds?: ReadonlyArray<string>
+  readonly DryRun?: boolean
+  readonly GroupId: string
+  readonly SourceSecurityGroupName?: string
+  readonly SourceSecurityGroupOwnerId?: string
+  readonly IpProtocol?: string
+  readonly FromPort?: number
+  readonly ToPort?: number
+  readonly CidrIp?: string
+  readonly IpPermissions?: ReadonlyArray<IpPermission>
+}
+
+export interface RevokeSecurityGroupEgressResult {
+  readonly Return?: boolean
+  readonly UnknownIpPermissions?: ReadonlyArray<IpPermission>
+  readonly RevokedSecurityGroupRules?: ReadonlyArray<RevokedSecurityGroupRule>
 }
 
 export interface RevokeSecurityGroupIngressRequest {
@@ -1591,6 +1889,45 @@ export interface StopInstancesResult {
   readonly StoppingInstances?: ReadonlyArray<InstanceStateChange>
 }
 
+export interface Subnet {
+  readonly AvailabilityZoneId?: string
+  readonly EnableLniAtDeviceIndex?: number
+  readonly MapCustomerOwnedIpOnLaunch?: boolean
+  readonly CustomerOwnedIpv4Pool?: string
+  readonly OwnerId?: string
+  readonly AssignIpv6AddressOnCreation?: boolean
+  readonly Ipv6CidrBlockAssociationSet?: ReadonlyArray<SubnetIpv6CidrBlockAssociation>
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly SubnetArn?: string
+  readonly OutpostArn?: string
+  readonly EnableDns64?: boolean
+  readonly Ipv6Native?: boolean
+  readonly PrivateDnsNameOptionsOnLaunch?: PrivateDnsNameOptionsOnLaunch
+  readonly BlockPublicAccessStates?: BlockPublicAccessStates
+  readonly Type?: string
+  readonly SubnetId?: string
+  readonly State?: string
+  readonly VpcId?: string
+  readonly CidrBlock?: string
+  readonly AvailableIpAddressCount?: number
+  readonly AvailabilityZone?: string
+  readonly DefaultForAz?: boolean
+  readonly MapPublicIpOnLaunch?: boolean
+}
+
+export interface SubnetCidrBlockState {
+  readonly State?: string
+  readonly StatusMessage?: string
+}
+
+export interface SubnetIpv6CidrBlockAssociation {
+  readonly AssociationId?: string
+  readonly Ipv6CidrBlock?: string
+  readonly Ipv6CidrBlockState?: SubnetCidrBlockState
+  readonly Ipv6AddressAttribute?: string
+  readonly IpSource?: string
+}
+
 export interface Tag {
   readonly Key?: string
   readonly Value?: string
@@ -1717,6 +2054,80 @@ export interface VolumeStatusItem {
   readonly Operator?: OperatorResponse
 }
 
+export interface Vpc {
+  readonly OwnerId?: string
+  readonly InstanceTenancy?: string
+  readonly Ipv6CidrBlockAssociationSet?: ReadonlyArray<VpcIpv6CidrBlockAssociation>
+  readonly CidrBlockAssociationSet?: ReadonlyArray<VpcCidrBlockAssociation>
+  readonly IsDefault?: boolean
+  readonly EncryptionControl?: VpcEncryptionControl
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly BlockPublicAccessStates?: BlockPublicAccessStates
+  readonly VpcId?: string
+  readonly State?: string
+  readonly CidrBlock?: string
+  readonly DhcpOptionsId?: string
+}
+
+export interface VpcCidrBlockAssociation {
+  readonly AssociationId?: string
+  readonly CidrBlock?: string
+  readonly CidrBlockState?: VpcCidrBlockState
+}
+
+export interface VpcCidrBlockState {
+  readonly State?: string
+  readonly StatusMessage?: string
+}
+
+export interface VpcEncryptionControl {
+  readonly VpcId?: string
+  readonly VpcEncryptionControlId?: string
+  readonly Mode?: string
+  readonly State?: string
+  readonly StateMessage?: string
+  readonly ResourceExclusions?: VpcEncryptionControlExclusions
+  readonly Tags?: ReadonlyArray<Tag>
+}
+
+export interface VpcEncryptionControlConfiguration {
+  readonly Mode: string
+  readonly InternetGatewayExclusion?: string
+  readonly EgressOnlyInternetGatewayExclusion?: string
+  readonly NatGatewayExclusion?: string
+  readonly VirtualPrivateGatewayExclusion?: string
+  readonly VpcPeeringExclusion?: string
+  readonly LambdaExclusion?: string
+  readonly VpcLatticeExclusion?: string
+  readonly ElasticFileSystemExclusion?: string
+}
+
+export interface VpcEncryptionControlExclusion {
+  readonly State?: string
+  readonly StateMessage?: string
+}
+
+export interface VpcEncryptionControlExclusions {
+  readonly InternetGateway?: VpcEncryptionControlExclusion
+  readonly EgressOnlyInternetGateway?: VpcEncryptionControlExclusion
+  readonly NatGateway?: VpcEncryptionControlExclusion
+  readonly VirtualPrivateGateway?: VpcEncryptionControlExclusion
+  readonly VpcPeering?: VpcEncryptionControlExclusion
+  readonly Lambda?: VpcEncryptionControlExclusion
+  readonly VpcLattice?: VpcEncryptionControlExclusion
+  readonly ElasticFileSystem?: VpcEncryptionControlExclusion
+}
+
+export interface VpcIpv6CidrBlockAssociation {
+  readonly AssociationId?: string
+  readonly Ipv6CidrBlock?: string
+  readonly Ipv6CidrBlockState?: VpcCidrBlockState
+  readonly NetworkBorderGroup?: string
+  readonly Ipv6Pool?: string
+  readonly Ipv6AddressAttribute?: string
+  readonly IpSource?: string
+}
+
 export interface Operations {
   readonly DescribeRegions: { readonly input: DescribeRegionsRequest; readonly output: DescribeRegionsResult }
   readonly DescribeAvailabilityZones: { readonly input: DescribeAvailabilityZonesRequest; readonly output: DescribeAvailabilityZonesResult }
@@ -1761,6 +2172,16 @@ export interface Operations {
   readonly ModifySnapshotAttribute: { readonly input: ModifySnapshotAttributeRequest; readonly output: NoOutput }
   readonly StopInstances: { readonly input: StopInstancesRequest; readonly output: StopInstancesResult }
   readonly StartInstances: { readonly input: StartInstancesRequest; readonly output: StartInstancesResult }
+  readonly DescribeVpcs: { readonly input: DescribeVpcsRequest; readonly output: DescribeVpcsResult }
+  readonly DescribeSubnets: { readonly input: DescribeSubnetsRequest; readonly output: DescribeSubnetsResult }
+  readonly DescribeAccountAttributes: { readonly input: DescribeAccountAttributesRequest; readonly output: DescribeAccountAttributesResult }
+  readonly DescribeNetworkInterfaces: { readonly input: DescribeNetworkInterfacesRequest; readonly output: DescribeNetworkInterfacesResult }
+  readonly CreateVpc: { readonly input: CreateVpcRequest; readonly output: CreateVpcResult }
+  readonly AuthorizeSecurityGroupEgress: { readonly input: AuthorizeSecurityGroupEgressRequest; readonly output: AuthorizeSecurityGroupEgressResult }
+  readonly RevokeSecurityGroupEgress: { readonly input: RevokeSecurityGroupEgressRequest; readonly output: RevokeSecurityGroupEgressResult }
+  readonly DescribeInstanceAttribute: { readonly input: DescribeInstanceAttributeRequest; readonly output: InstanceAttribute }
+  readonly ModifyInstanceAttribute: { readonly input: ModifyInstanceAttributeRequest; readonly output: NoOutput }
+  readonly ResetInstanceAttribute: { readonly input: ResetInstanceAttributeRequest; readonly output: NoOutput }
 }
 
 export type OperationName = keyof Operations
@@ -1809,4 +2230,14 @@ export const operationNames: ReadonlyArray<OperationName> = [
   "ModifySnapshotAttribute",
   "StopInstances",
   "StartInstances",
+  "DescribeVpcs",
+  "DescribeSubnets",
+  "DescribeAccountAttributes",
+  "DescribeNetworkInterfaces",
+  "CreateVpc",
+  "AuthorizeSecurityGroupEgress",
+  "RevokeSecurityGroupEgress",
+  "DescribeInstanceAttribute",
+  "ModifyInstanceAttribute",
+  "ResetInstanceAttribute",
 ]

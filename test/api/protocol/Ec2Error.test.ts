@@ -37,7 +37,8 @@ const examples: { readonly [T in Rejection.RejectionTag]: Extract<Rejection.Reje
   StorageFull: { _tag: "StorageFull", zone: "zone-1", requestedGiB: 10, freeGiB: 5, capacityGiB: 100 },
   IncorrectSnapshotState: { _tag: "IncorrectSnapshotState", snapshot: "snap-00000001", state: "pending", action: "delete" },
   NotEbsBacked: { _tag: "NotEbsBacked", instance: "i-00000001" },
-  RootVolumeInUse: { _tag: "RootVolumeInUse", volume: "vol-00000001", instance: "i-00000001" }
+  RootVolumeInUse: { _tag: "RootVolumeInUse", volume: "vol-00000001", instance: "i-00000001" },
+  OperationNotPermitted: { _tag: "OperationNotPermitted", instance: "i-00000001", detail: "termination is disabled" }
 }
 
 const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
@@ -73,7 +74,8 @@ const expected: { readonly [T in Rejection.RejectionTag]: Ec2Error.Code } = {
   StorageFull: "InsufficientVolumeCapacity",
   IncorrectSnapshotState: "IncorrectState",
   NotEbsBacked: "UnsupportedOperation",
-  RootVolumeInUse: "OperationNotPermitted"
+  RootVolumeInUse: "OperationNotPermitted",
+  OperationNotPermitted: "OperationNotPermitted"
 }
 
 describe("fromRejection", () => {

@@ -277,7 +277,17 @@ describe("what @aws-sdk/client-ec2 sends parses back to the SDK's input", () => 
     ["DescribeSnapshotAttribute", new EC2.DescribeSnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission" })],
     ["ModifySnapshotAttribute", new EC2.ModifySnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission", OperationType: "add", UserIds: ["000000000002"], GroupNames: ["all"] })],
     ["StopInstances", new EC2.StopInstancesCommand({ InstanceIds: ["i-1", "i-2"], Force: true })],
-    ["StartInstances", new EC2.StartInstancesCommand({ InstanceIds: ["i-1"] })]
+    ["StartInstances", new EC2.StartInstancesCommand({ InstanceIds: ["i-1"] })],
+    ["DescribeVpcs", new EC2.DescribeVpcsCommand({ VpcIds: ["vpc-1"], Filters: [{ Name: "isDefault", Values: ["true"] }] })],
+    ["DescribeSubnets", new EC2.DescribeSubnetsCommand({ SubnetIds: ["subnet-1"], Filters: [{ Name: "default-for-az", Values: ["true"] }] })],
+    ["DescribeAccountAttributes", new EC2.DescribeAccountAttributesCommand({ AttributeNames: ["supported-platforms", "default-vpc"] })],
+    ["DescribeNetworkInterfaces", new EC2.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ["eni-1"], Filters: [{ Name: "attachment.instance-id", Values: ["i-1"] }] })],
+    ["CreateVpc", new EC2.CreateVpcCommand({ CidrBlock: "10.0.0.0/16" })],
+    ["AuthorizeSecurityGroupEgress", new EC2.AuthorizeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
+    ["RevokeSecurityGroupEgress", new EC2.RevokeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
+    ["DescribeInstanceAttribute", new EC2.DescribeInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "disableApiTermination" })],
+    ["ModifyInstanceAttribute", new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1", DisableApiTermination: { Value: true } })],
+    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })]
   ]
 
   for (const [action, command] of cases) {

@@ -308,7 +308,50 @@ describe("the SDK reads our responses as it reads EC2's", () => {
       op: "StartInstances",
       command: new EC2.StartInstancesCommand({ InstanceIds: ["i-1"] }),
       output: { StartingInstances: [{ InstanceId: "i-0000000a", CurrentState: { Code: 0, Name: "pending" }, PreviousState: { Code: 80, Name: "stopped" } }] }
-    }
+    },
+    {
+      op: "DescribeVpcs",
+      command: new EC2.DescribeVpcsCommand({}),
+      output: { Vpcs: [{ VpcId: "vpc-1234abcd", OwnerId: "123456789012", State: "available", CidrBlock: "172.31.0.0/16", IsDefault: true, DhcpOptionsId: "dopt-1", InstanceTenancy: "default", CidrBlockAssociationSet: [{ AssociationId: "a", CidrBlock: "172.31.0.0/16", CidrBlockState: { State: "associated" } }], Ipv6CidrBlockAssociationSet: [] }] }
+    },
+    {
+      op: "DescribeSubnets",
+      command: new EC2.DescribeSubnetsCommand({}),
+      output: { Subnets: [{ SubnetId: "subnet-1", VpcId: "vpc-1", State: "available", CidrBlock: "172.31.0.0/16", AvailableIpAddressCount: 65531, AvailabilityZone: "euca-1a", DefaultForAz: true, MapPublicIpOnLaunch: true, Ipv6CidrBlockAssociationSet: [] }] }
+    },
+    {
+      op: "DescribeAccountAttributes",
+      command: new EC2.DescribeAccountAttributesCommand({}),
+      output: { AccountAttributes: [{ AttributeName: "supported-platforms", AttributeValues: [{ AttributeValue: "VPC" }] }] }
+    },
+    {
+      op: "DescribeNetworkInterfaces",
+      command: new EC2.DescribeNetworkInterfacesCommand({}),
+      output: {
+        NetworkInterfaces: [
+          {
+            NetworkInterfaceId: "eni-1",
+            SubnetId: "subnet-1",
+            VpcId: "vpc-1",
+            AvailabilityZone: "euca-1a",
+            Status: "in-use",
+            Groups: [{ GroupId: "sg-1", GroupName: "default" }],
+            Attachment: { AttachmentId: "eni-attach-1", DeviceIndex: 0, Status: "attached", InstanceId: "i-1", DeleteOnTermination: true },
+            Ipv6Addresses: []
+          }
+        ]
+      }
+    },
+    { op: "CreateVpc", command: new EC2.CreateVpcCommand({}), output: { Vpc: { VpcId: "vpc-1" } } },
+    { op: "AuthorizeSecurityGroupEgress", command: new EC2.AuthorizeSecurityGroupEgressCommand({ GroupId: "sg-1" }), output: { Return: true } },
+    { op: "RevokeSecurityGroupEgress", command: new EC2.RevokeSecurityGroupEgressCommand({ GroupId: "sg-1" }), output: { Return: true } },
+    {
+      op: "DescribeInstanceAttribute",
+      command: new EC2.DescribeInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "disableApiTermination" }),
+      output: { InstanceId: "i-1", DisableApiTermination: { Value: true } }
+    },
+    { op: "ModifyInstanceAttribute", command: new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1" }), output: {} },
+    { op: "ResetInstanceAttribute", command: new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "kernel" }), output: {} }
   ]
 
   for (const c of cases) {
