@@ -377,6 +377,14 @@ class Datacenter {
 
   private hostState(h: number, time: number, alloc: number, req: number, active: boolean): void {
     const p = this.hPending[h]
+    const last = this.hLast[h]
+    if (p !== undefined && !active && !p.flag && last !== undefined && !last.flag) {
+      // Off, off and off again: committing the pending entry would change nothing but its time.
+      p.time = time
+      p.alloc = alloc
+      p.req = req
+      return
+    }
     if (p !== undefined && p.time === time) {
       p.alloc = alloc
       p.req = req
@@ -628,6 +636,15 @@ class Datacenter {
   private updateHost(h: number, time: number): number {
     let smaller = Infinity
     const vms = this.hVms[h]!
+    if (vms.length === 0) {
+      // An empty host: the same bookkeeping as below, without the allocation work.
+      this.uPrev[h] = this.uMips[h]!
+      if (this.sReq[h]!.size > 0 || this.sAlloc[h]!.size > 0) this.deallocateAllPes(h)
+      else this.sAvail[h] = this.hTotal[h]!
+      this.uMips[h] = 0
+      this.hostState(h, time, 0, 0, false)
+      return smaller
+    }
     for (const v of vms) {
       const share = this.sAlloc[h]!.get(v)
       this.updateVm(v, time, share)
