@@ -767,7 +767,7 @@ class Datacenter {
     const migrationPolicy = this.policy.kind === "migration"
     // t = 0: the broker's VM creations, in VM order.
     for (let v = 0; v < this.nv; v++) {
-      const h = migrationPolicy ? this.findHostForVm(v, new Set()) : this.firstFit(v)
+      const h = migrationPolicy ? this.findHostForVm(v, new HostSet(this.nh)) : this.firstFit(v)
       if (this.allocateHostForVm(v, h)) {
         this.vInDc[v] = 1
         this.vInst[v] = 0
@@ -926,13 +926,17 @@ class Datacenter {
   private powerNow: Float64Array | undefined
 
   /** PowerVmAllocationPolicyMigrationAbstract.findHostForVm (PABFD). */
-  private findHostForVm(v: number, excluded: ReadonlySet<number>, o?: Policy.Overload): number {
+  private findHostForVm(v: number, excluded: HostSet, o?: Policy.Overload): number {
     let minPower = Number.MAX_VALUE
     let chosen = NONE
     const req = this.requested(v)
+    const ram = Math.min(this.requestedRam(v), this.vRam[v]!)
+    const bw = Math.min(this.requestedBw(v), this.vBw[v]!)
     for (let h = 0; h < this.nh; h++) {
       if (excluded.has(h)) continue
-      if (!this.isSuitable(h, v)) continue
+      // Host.isSuitableForVm, with the VM's requests computed once.
+      if (!(this.h[h]!.peMips >= req && this.sAvail[h]! >= req)) continue
+      if (!(this.ramAvail[h]! + (this.ramTable[h]!.get(v) ?? 0) >= ram && this.bwAvail[h]! + (this.bwTable[h]!.get(v) ?? 0) >= bw)) continue
       if (this.uMips[h] !== 0 && o !== undefined && this.overloadedAfterAllocation(o, h, v)) continue
       let util = this.uMips[h]!
       const migIn = this.hMigIn[h]!
@@ -1024,7 +1028,7 @@ class Datacenter {
         }
         return list
       })
-      const overSet = new Set(over)
+      const overSet = new HostSet(this.nh, over)
       const map = this.timed(this.exec.realloc, () => {
         const m: Array<[number, number]> = []
         for (const v of this.sortByUtilization(toMigrate)) {
@@ -1046,10 +1050,10 @@ class Datacenter {
     const map: Array<[number, number]> = []
     const switchedOff: Array<number> = []
     for (let h = 0; h < this.nh; h++) if (this.cpu(h) === 0) switchedOff.push(h)
-    const exclUnder = new Set<number>([...over, ...switchedOff])
+    const exclUnder = new HostSet(this.nh, [...over, ...switchedOff])
     // CloudSim adds the targets of `migrationMap` here, a fresh empty list: nothing (a quirk).
     if (!this.compat) for (const [, h] of overMap) exclUnder.add(h)
-    const exclPlace = new Set<number>([...over, ...switchedOff])
+    const exclPlace = new HostSet(this.nh, [...over, ...switchedOff])
     const cpu = Float64Array.from({ length: this.nh }, (_, h) => this.cpu(h))
     this.byUtilization = Array.from({ length: this.nh }, (_, h) => h).sort((a, b) => cpu[a]! - cpu[b]! || a - b)
     this.skipped = 0
@@ -1087,7 +1091,7 @@ class Datacenter {
   private skipped = 0
 
   /** getUnderUtilizedHost: the least utilised host with 0 < u < 1 not excluded (lowest id on ties). */
-  private underloadedHost(excluded: ReadonlySet<number>): number {
+  private underloadedHost(excluded: HostSet): number {
     const order = this.byUtilization
     while (this.skipped < order.length && excluded.has(order[this.skipped]!)) this.skipped++
     for (let i = this.skipped; i < order.length; i++) {
@@ -1186,6 +1190,25 @@ class Datacenter {
             totalStDev: Stats.stDev(e.total)
           }
     return { metrics, executionTimes, timeline: this.timeline }
+  }
+}
+
+/** A set of host indices as flags (the hot loops test membership for every host, every VM). */
+class HostSet {
+  private readonly flags: Uint8Array
+  size = 0
+  constructor(n: number, items: Iterable<number> = []) {
+    this.flags = new Uint8Array(n)
+    for (const h of items) this.add(h)
+  }
+  has(h: number): boolean {
+    return this.flags[h] === 1
+  }
+  add(h: number): void {
+    if (this.flags[h] === 0) {
+      this.flags[h] = 1
+      this.size++
+    }
   }
 }
 
