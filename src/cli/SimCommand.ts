@@ -18,6 +18,7 @@ import * as Path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option, Schema } from "effect"
 import * as PolicyConfig from "../model/PolicyConfig.js"
+import * as ConsolidationCommand from "./ConsolidationCommand.js"
 import * as Experiment from "../sim/Experiment.js"
 import * as Results from "../sim/Results.js"
 import * as Run from "../sim/Run.js"
@@ -138,6 +139,7 @@ export const runCommand = Command.make(
   (a) =>
     Effect.gen(function* () {
       const out = Option.getOrUndefined(a.out)
+      if (ConsolidationCommand.isConsolidationFile(a.experiment)) return yield* ConsolidationCommand.run(a.experiment, { json: a.json, out })
       const { summary, files } = yield* runOne(
         a.experiment,
         { engine: Option.getOrUndefined(a.engine), seed: Option.getOrUndefined(a.seed) },

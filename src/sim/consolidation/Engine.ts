@@ -60,6 +60,24 @@ export interface Config {
   readonly now?: () => number
   /** Called after each scheduling update with the simulated time. */
   readonly onProgress?: (time: number, limit: number) => void
+  /** Sees every migration as it starts (for laws and traces): the decision and the target before it. */
+  readonly onMigration?: (m: MigrationStart) => void
+}
+
+/** A migration as it starts: MigrateInstance's decision and the state it was taken in. */
+export interface MigrationStart {
+  readonly time: number
+  readonly vm: number
+  readonly from: number
+  readonly to: number
+  /** Seconds until it completes: RAM / (target bandwidth / 2). */
+  readonly duration: number
+  /** Requested MIPS on the target before the VM arrives (its VMs, including others migrating in), and the target's MIPS. */
+  readonly targetRequestedBefore: number
+  readonly vmRequested: number
+  readonly targetTotalMips: number
+  /** Was the target idle at the update this round's decisions were taken from (PABFD skips the overload check there)? */
+  readonly targetWasIdle: boolean
 }
 
 export interface Migration {
@@ -330,7 +348,9 @@ class Datacenter {
   private vmState(v: number, time: number, alloc: number, req: number, mig: boolean): void {
     const p = this.vPending[v]
     if (p !== undefined && p.time === time) {
-      this.vPending[v] = { time, alloc, req, flag: mig }
+      p.alloc = alloc
+      p.req = req
+      p.flag = mig
       return
     }
     if (p !== undefined) this.commitVm(v, p)
@@ -357,8 +377,18 @@ class Datacenter {
 
   private hostState(h: number, time: number, alloc: number, req: number, active: boolean): void {
     const p = this.hPending[h]
+    const last = this.hLast[h]
+    if (p !== undefined && !active && !p.flag && last !== undefined && !last.flag) {
+      // Off, off and off again: committing the pending entry would change nothing but its time.
+      p.time = time
+      p.alloc = alloc
+      p.req = req
+      return
+    }
     if (p !== undefined && p.time === time) {
-      this.hPending[h] = { time, alloc, req, flag: active }
+      p.alloc = alloc
+      p.req = req
+      p.flag = active
       return
     }
     if (p !== undefined) this.commitHost(h, p)
@@ -434,7 +464,35 @@ class Datacenter {
     req.delete(v)
     this.sAlloc[h]!.clear()
     this.sAvail[h] = this.hTotal[h]!
-    for (const [u, r] of [...req]) this.allocateUid(h, u, r)
+    this.allocateInOrder(h)
+  }
+
+  /**
+   * allocateUid for every entry of the requested map, in its order, from an empty allocation. Once
+   * one does not fit, CloudSim redistributes over all entries so far, and every later allocation
+   * (availability now 0) either gets its share of 0 or redistributes again over all: the end state is
+   * one redistribution over all entries. Doing it once at the end gives the same bits in O(k).
+   */
+  private allocateInOrder(h: number): void {
+    const pe = this.h[h]!.peMips
+    const alloc = this.sAlloc[h]!
+    let avail = this.sAvail[h]!
+    let over = false
+    for (const [v, requested] of this.sReq[h]!) {
+      const capped = requested > pe ? pe : requested
+      const migIn = this.sIn[h]!.has(v)
+      const total = migIn ? capped * 0.1 : capped
+      if (over) continue
+      if (avail >= total) {
+        let a = capped
+        if (this.sOut[h]!.has(v)) a *= 0.9
+        else if (migIn) a *= 0.1
+        alloc.set(v, a)
+        avail -= total
+      } else over = true
+    }
+    this.sAvail[h] = avail
+    if (over) this.redistribute(h)
   }
 
   private deallocateAllPes(h: number): void {
@@ -578,6 +636,15 @@ class Datacenter {
   private updateHost(h: number, time: number): number {
     let smaller = Infinity
     const vms = this.hVms[h]!
+    if (vms.length === 0) {
+      // An empty host: the same bookkeeping as below, without the allocation work.
+      this.uPrev[h] = this.uMips[h]!
+      if (this.sReq[h]!.size > 0 || this.sAlloc[h]!.size > 0) this.deallocateAllPes(h)
+      else this.sAvail[h] = this.hTotal[h]!
+      this.uMips[h] = 0
+      this.hostState(h, time, 0, 0, false)
+      return smaller
+    }
     for (const v of vms) {
       const share = this.sAlloc[h]!.get(v)
       this.updateVm(v, time, share)
@@ -593,7 +660,13 @@ class Datacenter {
     let util = 0
     let hostReq = 0
     this.deallocateAllPes(h)
-    for (const v of vms) this.allocatePes(h, v, this.requested(v))
+    for (const v of vms) {
+      if (this.vInMig[v]) {
+        if (!this.sIn[h]!.has(v) && !this.sOut[h]!.has(v)) this.sOut[h]!.add(v)
+      } else this.sOut[h]!.delete(v)
+      this.sReq[h]!.set(v, this.requested(v))
+    }
+    this.allocateInOrder(h)
     const migIn = this.hMigIn[h]!
     for (const v of vms) {
       const req = this.requested(v)
@@ -694,7 +767,7 @@ class Datacenter {
     const migrationPolicy = this.policy.kind === "migration"
     // t = 0: the broker's VM creations, in VM order.
     for (let v = 0; v < this.nv; v++) {
-      const h = migrationPolicy ? this.findHostForVm(v, new Set()) : this.firstFit(v)
+      const h = migrationPolicy ? this.findHostForVm(v, new HostSet(this.nh)) : this.firstFit(v)
       if (this.allocateHostForVm(v, h)) {
         this.vInDc[v] = 1
         this.vInst[v] = 0
@@ -741,10 +814,26 @@ class Datacenter {
     const min = this.forceUpdate()
     if (this.policy.kind === "migration") {
       const map = this.optimize(this.policy.overload, this.policy.selection)
+      const idle = this.cfg.onMigration === undefined ? undefined : Uint8Array.from(this.uMips, (u) => (u === 0 ? 1 : 0))
       for (const [v, target] of map) {
+        const delay = this.vRam[v]! / (this.h[target]!.bw / (2 * 8000))
+        if (this.cfg.onMigration !== undefined) {
+          let before = 0
+          for (const w of this.hVms[target]!) before += this.requested(w)
+          this.cfg.onMigration({
+            time: this.clock,
+            vm: v,
+            from: this.vHost[v]!,
+            to: target,
+            duration: delay,
+            targetRequestedBefore: before,
+            vmRequested: this.requested(v),
+            targetTotalMips: this.hTotal[target]!,
+            targetWasIdle: idle![target] === 1
+          })
+        }
         this.addMigratingIn(target, v)
         this.migrationCount++
-        const delay = this.vRam[v]! / (this.h[target]!.bw / (2 * 8000))
         this.schedule(this.clock + delay, v, target)
       }
     }
@@ -753,10 +842,14 @@ class Datacenter {
     return min !== Infinity
   }
 
-  private pushTimeline(before: number, migrationsBefore: number): void {
+  private energyPushed = 0
+
+  /** One timeline row per update: the energy since the previous row (migration completions in between included). */
+  private pushTimeline(_before: number, migrationsBefore: number): void {
     let active = 0
     for (let h = 0; h < this.nh; h++) if (this.uMips[h]! > 0) active++
-    this.timeline.push({ time: this.clock, energyWs: this.energyWs - before, activeHosts: active, migrations: this.migrationCount - migrationsBefore })
+    this.timeline.push({ time: this.clock, energyWs: this.energyWs - this.energyPushed, activeHosts: active, migrations: this.migrationCount - migrationsBefore })
+    this.energyPushed = this.energyWs
   }
 
   private schedule(time: number, vm: number, host: number): void {
@@ -793,16 +886,19 @@ class Datacenter {
     return NONE
   }
 
-  private hostView(h: number): Policy.HostView {
+  /** The detector's view of host `h`, as if VM `extra` were also on it (CloudSim creates it, asks, destroys it). */
+  private hostView(h: number, extra = NONE): Policy.HostView {
     let req = 0
     for (const v of this.hVms[h]!) req += this.requested(v)
+    if (extra !== NONE) req += this.requested(extra)
     return {
       requestedMips: req,
       totalMips: this.hTotal[h]!,
-      history: () => this.hostHistory(h),
+      history: () => this.hostHistory(h, extra),
       maxVmRam: () => {
         let max = -2147483648
         for (const v of this.hVms[h]!) if (this.vRam[v]! > max) max = this.vRam[v]!
+        if (extra !== NONE && this.vRam[extra]! > max) max = this.vRam[extra]!
         return max
       },
       bandwidth: this.h[h]!.bw,
@@ -810,13 +906,15 @@ class Datacenter {
     }
   }
 
-  private hostHistory(h: number): Float64Array {
+  private hostHistory(h: number, extra = NONE): Float64Array {
     const hist = new Float64Array(30)
     const total = this.hTotal[h]!
-    for (const v of this.hVms[h]!) {
+    const add = (v: number) => {
       const vh = this.vHist[v]!
       for (let i = 0; i < vh.length; i++) hist[i]! += (vh[i]! * this.vMips[v]!) / total
     }
+    for (const v of this.hVms[h]!) add(v)
+    if (extra !== NONE) add(extra)
     return Stats.trimZeroTail(hist)
   }
 
@@ -824,19 +922,27 @@ class Datacenter {
     return Policy.isOverloaded(o, this.hostView(h)).overloaded
   }
 
+  /** P(current utilisation) per host: constant while a round is computed (CloudSim reads the last update's value). */
+  private powerNow: Float64Array | undefined
+
   /** PowerVmAllocationPolicyMigrationAbstract.findHostForVm (PABFD). */
-  private findHostForVm(v: number, excluded: ReadonlySet<number>, o?: Policy.Overload): number {
+  private findHostForVm(v: number, excluded: HostSet, o?: Policy.Overload): number {
     let minPower = Number.MAX_VALUE
     let chosen = NONE
     const req = this.requested(v)
+    const ram = Math.min(this.requestedRam(v), this.vRam[v]!)
+    const bw = Math.min(this.requestedBw(v), this.vBw[v]!)
     for (let h = 0; h < this.nh; h++) {
       if (excluded.has(h)) continue
-      if (!this.isSuitable(h, v)) continue
+      // Host.isSuitableForVm, with the VM's requests computed once.
+      if (!(this.h[h]!.peMips >= req && this.sAvail[h]! >= req)) continue
+      if (!(this.ramAvail[h]! + (this.ramTable[h]!.get(v) ?? 0) >= ram && this.bwAvail[h]! + (this.bwTable[h]!.get(v) ?? 0) >= bw)) continue
       if (this.uMips[h] !== 0 && o !== undefined && this.overloadedAfterAllocation(o, h, v)) continue
       let util = this.uMips[h]!
-      for (const w of this.hVms[h]!) if (this.hMigIn[h]!.includes(w)) util += ((this.sAlloc[h]!.get(w) ?? 0) * 0.9) / 0.1
+      const migIn = this.hMigIn[h]!
+      if (migIn.length > 0) for (const w of this.hVms[h]!) if (migIn.includes(w)) util += ((this.sAlloc[h]!.get(w) ?? 0) * 0.9) / 0.1
       const after = this.hostPower(h, (util + req) / this.hTotal[h]!)
-      const diff = after - this.hostPower(h, this.cpu(h))
+      const diff = after - (this.powerNow !== undefined ? this.powerNow[h]! : this.hostPower(h, this.cpu(h)))
       if (diff < minPower) {
         minPower = diff
         chosen = h
@@ -845,12 +951,18 @@ class Datacenter {
     return chosen
   }
 
+  /**
+   * isHostOverUtilizedAfterAllocation: CloudSim creates the VM on the host, asks the detector and
+   * destroys it again. That round trip leaves the host's allocation as it was (the scheduler rebuilds
+   * it in the same order) except for two traces we keep: the VM is no longer "migrating out" of that
+   * host, and the VM has no host. A creation fails only for lack of storage (RAM and bandwidth
+   * requests are 0 once a VM runs), and a failed creation counts as overloaded.
+   */
   private overloadedAfterAllocation(o: Policy.Overload, h: number, v: number): boolean {
-    let result = true
-    if (this.vmCreate(h, v)) {
-      result = this.overloaded(o, h)
-      this.vmDestroy(h, v)
-    }
+    if (this.storage[h]! < this.vSize[v]!) return true
+    const result = Policy.isOverloaded(o, this.hostView(h, v)).overloaded
+    this.sOut[h]!.delete(v)
+    this.vHost[v] = NONE
     return result
   }
 
@@ -885,6 +997,15 @@ class Datacenter {
 
   /** PowerVmAllocationPolicyMigrationAbstract.optimizeAllocation: the migration map [vm, target]. */
   private optimize(o: Policy.Overload, s: Policy.Selection): Array<[number, number]> {
+    this.powerNow = Float64Array.from({ length: this.nh }, (_, h) => this.hostPower(h, this.cpu(h)))
+    try {
+      return this.optimizeRound(o, s)
+    } finally {
+      this.powerNow = undefined
+    }
+  }
+
+  private optimizeRound(o: Policy.Overload, s: Policy.Selection): Array<[number, number]> {
     return this.timed(this.exec.total, () => {
       const over = this.timed(this.exec.host, () => {
         const list: Array<number> = []
@@ -907,7 +1028,7 @@ class Datacenter {
         }
         return list
       })
-      const overSet = new Set(over)
+      const overSet = new HostSet(this.nh, over)
       const map = this.timed(this.exec.realloc, () => {
         const m: Array<[number, number]> = []
         for (const v of this.sortByUtilization(toMigrate)) {
@@ -929,10 +1050,13 @@ class Datacenter {
     const map: Array<[number, number]> = []
     const switchedOff: Array<number> = []
     for (let h = 0; h < this.nh; h++) if (this.cpu(h) === 0) switchedOff.push(h)
-    const exclUnder = new Set<number>([...over, ...switchedOff])
+    const exclUnder = new HostSet(this.nh, [...over, ...switchedOff])
     // CloudSim adds the targets of `migrationMap` here, a fresh empty list: nothing (a quirk).
     if (!this.compat) for (const [, h] of overMap) exclUnder.add(h)
-    const exclPlace = new Set<number>([...over, ...switchedOff])
+    const exclPlace = new HostSet(this.nh, [...over, ...switchedOff])
+    const cpu = Float64Array.from({ length: this.nh }, (_, h) => this.cpu(h))
+    this.byUtilization = Array.from({ length: this.nh }, (_, h) => h).sort((a, b) => cpu[a]! - cpu[b]! || a - b)
+    this.skipped = 0
     for (;;) {
       if (this.nh === exclUnder.size) break
       const u = this.underloadedHost(exclUnder)
@@ -962,18 +1086,22 @@ class Datacenter {
     return map
   }
 
-  private underloadedHost(excluded: ReadonlySet<number>): number {
-    let min = 1
-    let chosen = NONE
-    for (let h = 0; h < this.nh; h++) {
+  /** Hosts by (utilisation, id), for this round; and how many leading ones are excluded for good. */
+  private byUtilization: Array<number> = []
+  private skipped = 0
+
+  /** getUnderUtilizedHost: the least utilised host with 0 < u < 1 not excluded (lowest id on ties). */
+  private underloadedHost(excluded: HostSet): number {
+    const order = this.byUtilization
+    while (this.skipped < order.length && excluded.has(order[this.skipped]!)) this.skipped++
+    for (let i = this.skipped; i < order.length; i++) {
+      const h = order[i]!
       if (excluded.has(h)) continue
       const u = this.cpu(h)
-      if (u > 0 && u < min && !this.allMigratingOutOrAnyIn(h)) {
-        min = u
-        chosen = h
-      }
+      if (!(u > 0 && u < 1)) continue
+      if (!this.allMigratingOutOrAnyIn(h)) return h
     }
-    return chosen
+    return NONE
   }
 
   private allMigratingOutOrAnyIn(h: number): boolean {
@@ -998,6 +1126,12 @@ class Datacenter {
   // ----------------------------------------------------------------------------------------------
 
   private results(): Result {
+    if (this.energyWs !== this.energyPushed) {
+      let active = 0
+      for (let h = 0; h < this.nh; h++) if (this.uMips[h]! > 0) active++
+      this.timeline.push({ time: this.lastProcess, energyWs: this.energyWs - this.energyPushed, activeHosts: active, migrations: 0 })
+      this.energyPushed = this.energyWs
+    }
     for (let v = 0; v < this.nv; v++) {
       const p = this.vPending[v]
       if (p !== undefined) this.commitVm(v, p)
@@ -1056,6 +1190,25 @@ class Datacenter {
             totalStDev: Stats.stDev(e.total)
           }
     return { metrics, executionTimes, timeline: this.timeline }
+  }
+}
+
+/** A set of host indices as flags (the hot loops test membership for every host, every VM). */
+class HostSet {
+  private readonly flags: Uint8Array
+  size = 0
+  constructor(n: number, items: Iterable<number> = []) {
+    this.flags = new Uint8Array(n)
+    for (const h of items) this.add(h)
+  }
+  has(h: number): boolean {
+    return this.flags[h] === 1
+  }
+  add(h: number): void {
+    if (this.flags[h] === 0) {
+      this.flags[h] = 1
+      this.size++
+    }
   }
 }
 
