@@ -8,11 +8,12 @@
  *   root namespace: this test (AWS SDK), `euca serve` on LINK_ROOT:<port>, route SUBNET via the head
  *    │ eu<pid>g LINK_ROOT/30 ── meta0 LINK_HEAD/30
  *   head: br0 = the instance network's gateway (.1 of its /27), DNAT 169.254.169.254:80 → server,
- *    │     dnsmasq (DHCP for the cloud-init guest: the instance's MAC → its private address)
+ *    │     dnsmasq (DHCP for the guests booted without ip=: the instance's MAC → its private address)
  *    tap0/tap1 ── QEMU (TCG unless a KVM probe boots; -accel kvm is known to be unreliable here)
  *
  * busybox: the private address by the kernel's `ip=`; the console must show the EUCA-GUEST lines,
- * then `ssh -i key root@<ip> cat /run/user-data` from the head gives the launch's user data.
+ * then `ssh -i key root@<ip> cat /run/user-data` from the head gives the launch's user data; and
+ * once more without `ip=`, by DHCP (udhcpc).
  * cloudinit: DHCP from dnsmasq; cloud-init's EC2 datasource; `ssh -i key debian@<ip> sudo cat
  * /var/lib/cloud/instance/user-data.txt` gives the user data.
  *
@@ -176,6 +177,17 @@ const launch = async (image: GuestImages.GuestImage, userData: string, name: str
   return { id, ip, net }
 }
 
+/** dnsmasq on the head's bridge giving `ip` to `mac` (and nothing to anyone else); SIGKILL to stop. */
+const dhcp = (name: string, mac: string, ip: string, net: ReturnType<typeof networkOf>) => {
+  const leases = Path.join(work, `${name}.leases`)
+  const child = lab.spawn(head, [
+    "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--port=0", "--interface=br0", "--bind-interfaces",
+    `--dhcp-range=${net.base},static,${net.netmask}`, `--dhcp-host=${mac},${ip}`, `--dhcp-option=option:router,${net.gateway}`,
+    `--dhcp-leasefile=${leases}`, `--pid-file=${Path.join(work, `${name}.pid`)}`, `--log-facility=${Path.join(work, `${name}.log`)}`, "--log-dhcp"
+  ])
+  return { leases, stop: () => kill(child) }
+}
+
 const tap = async (name: string) => {
   await lab.x(head, ["ip", "tuntap", "add", "dev", name, "mode", "tap"])
   await lab.x(head, ["ip", "link", "set", name, "master", "br0"])
@@ -270,6 +282,29 @@ describeBoot("a busybox guest on the metadata service", () => {
     await kill(q.child)
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
   }, 600_000)
+
+  it("without ip= it takes its address by DHCP (udhcpc) and does the same", async () => {
+    const userData = `dhcp guest ${process.pid}\n`
+    const { id, ip, net } = await timed("busybox/dhcp: register + launch through the API", () => launch(image, userData, "busybox-dhcp"))
+    const mac = "52:54:00:a1:00:03"
+    await tap("tap2")
+    const { leases, stop } = dhcp("dnsmasq-busybox", mac, ip, net)
+    const consolePath = Path.join(work, "busybox-dhcp-console.log")
+    const q = qemu([
+      "-m", "256", "-smp", "1", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", image.cmdline,
+      "-netdev", "tap,id=n0,ifname=tap2,script=no,downscript=no", "-device", `virtio-net-pci,netdev=n0,romfile=,mac=${mac}`
+    ], consolePath)
+    const text = await timed("busybox/dhcp: QEMU start → sshd up", () => waitConsole(consolePath, /EUCA-GUEST: sshd (up|failed)/, 300_000, q.child))
+    const lines = text.split("\n").filter((l) => l.startsWith("EUCA-GUEST:")).map((l) => l.trim())
+    expect(lines.join("\n")).toContain(`EUCA-GUEST: net eth0 ${ip} (dhcp)`)
+    expect(lines).toContain(`EUCA-GUEST: metadata instance-id ${id}`)
+    expect(lines).toContain("EUCA-GUEST: key ok")
+    expect(await sshFromHead("root", ip, "cat /run/user-data", 60_000)).toBe(userData)
+    expect(Fs.readFileSync(leases, "utf8")).toContain(`${mac} ${ip}`)
+    await kill(q.child)
+    await stop()
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
+  }, 600_000)
 })
 
 describeBoot("a cloud-init Debian guest on the metadata service", () => {
@@ -284,12 +319,7 @@ describeBoot("a cloud-init Debian guest on the metadata service", () => {
     const { id, ip, net } = await timed("cloudinit: register + launch through the API", () => launch(image, userData, "cloudinit-guest"))
     const mac = "52:54:00:a1:00:02"
     await tap("tap1")
-    const leases = Path.join(work, "dnsmasq.leases")
-    lab.spawn(head, [
-      "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--port=0", "--interface=br0", "--bind-interfaces",
-      `--dhcp-range=${net.base},static,${net.netmask}`, `--dhcp-host=${mac},${ip}`, `--dhcp-option=option:router,${net.gateway}`,
-      `--dhcp-leasefile=${leases}`, `--pid-file=${Path.join(work, "dnsmasq.pid")}`, `--log-facility=${Path.join(work, "dnsmasq.log")}`, "--log-dhcp"
-    ])
+    const { leases, stop: stopDhcp } = dhcp("dnsmasq-cloudinit", mac, ip, net)
     const consolePath = Path.join(work, "cloudinit-console.log")
     const q = qemu([
       "-m", "1024", "-smp", "1", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", image.cmdline,
@@ -302,11 +332,12 @@ describeBoot("a cloud-init Debian guest on the metadata service", () => {
       sshFromHead("debian", ip, "sudo cat /var/lib/cloud/instance/user-data.txt", 600_000))
     expect(got).toBe(userData)
     expect((await sshFromHead("debian", ip, "cat /var/lib/cloud/data/instance-id", 60_000)).trim()).toBe(id)
-    const dhcp = Fs.readFileSync(leases, "utf8")
-    expect(dhcp).toContain(ip)
+    const leased = Fs.readFileSync(leases, "utf8")
+    expect(leased).toContain(ip)
     const text = readConsole(consolePath)
     expect(text).toMatch(/ci-info: .*eth0.*True.*/)
     await kill(q.child)
+    await stopDhcp()
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
   }, 1_800_000)
 })
