@@ -152,15 +152,23 @@ const sshFromHead = async (user: string, ip: string, command: string, ms: number
   }
 }
 
-/** Registers the image's files as an operator would and launches one instance of it. */
+const registered = new Map<string, Promise<{ machine: string; kernel: string }>>()
+
+/** Registers the image's files as an operator would (once per image) and launches one instance of it. */
 const launch = async (image: GuestImages.GuestImage, userData: string, name: string) => {
   const reg = async (kind: string, imgName: string, extra: ReadonlyArray<string>) =>
     (await ServeProcess.eucaJson<{ imageId: string }>(["admin", "images", "register", "--data", Path.join(work, "data"), "--kind", kind, "--name", imgName, ...extra])).imageId
-  const [kernel, ramdisk] = await Promise.all([
-    reg("kernel", `${name}-vmlinuz`, ["--file", image.kernel]),
-    reg("ramdisk", `${name}-initrd`, ["--file", image.ramdisk])
-  ])
-  const machine = await reg("machine", name, [...(image.disk === undefined ? [] : ["--file", image.disk]), "--kernel", kernel, "--ramdisk", ramdisk])
+  if (!registered.has(image.dir)) {
+    registered.set(image.dir, (async () => {
+      const [kernel, ramdisk] = await Promise.all([
+        reg("kernel", `${name}-vmlinuz`, ["--file", image.kernel]),
+        reg("ramdisk", `${name}-initrd`, ["--file", image.ramdisk])
+      ])
+      const machine = await reg("machine", name, [...(image.disk === undefined ? [] : ["--file", image.disk]), "--kernel", kernel, "--ramdisk", ramdisk])
+      return { machine, kernel }
+    })())
+  }
+  const { machine, kernel } = await registered.get(image.dir)!
   const r = await ec2.send(new RunInstancesCommand({ ImageId: machine, MinCount: 1, MaxCount: 1, KeyName: "guest-key", UserData: Buffer.from(userData).toString("base64") }))
   const id = r.Instances![0]!.InstanceId!
   await waitUntilInstanceRunning({ client: ec2, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { InstanceIds: [id] })
@@ -254,6 +262,7 @@ describeBoot("a busybox guest on the metadata service", () => {
       const q = qemu(["-m", "256", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", `${image.cmdline} ip=10.0.0.2::10.0.0.1:255.255.255.0`], probe, "kvm", undefined)
       accel = await timed("KVM probe", () => waitConsole(probe, /EUCA-GUEST: init/, 20_000, q.child).then(() => "kvm" as const, () => "tcg" as const))
       await kill(q.child)
+      if (accel === "tcg") console.log(`[guest boot] KVM probe failed (no init within 20 s): ${q.stderr().trim().split("\n").slice(-2).join(" / ") || "no output"}`)
     }
     console.log(`[guest boot] accelerator: ${accel}`)
   }, 600_000)
