@@ -33,6 +33,13 @@ const isBzImage = (p: string) => {
 }
 
 describeBuild("guest images", () => {
+  it("an unknown kind is refused with the usage", () => {
+    const r = ChildProcess.spawnSync("bash", [GuestImages.BUILD_SCRIPT, "windows"], { encoding: "utf8" })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain("usage: build.sh busybox|cloudinit (got 'windows')")
+    expect(r.stdout).toBe("")
+  })
+
   it("busybox: cached by content, a kernel and an initramfs with init, dropbear and the drivers", async () => {
     const first = await GuestImages.build("busybox")
     const again = await GuestImages.build("busybox")
