@@ -8,11 +8,12 @@
  *   root namespace: this test (AWS SDK), `euca serve` on LINK_ROOT:<port>, route SUBNET via the head
  *    │ eu<pid>g LINK_ROOT/30 ── meta0 LINK_HEAD/30
  *   head: br0 = the instance network's gateway (.1 of its /27), DNAT 169.254.169.254:80 → server,
- *    │     dnsmasq (DHCP for the cloud-init guest: the instance's MAC → its private address)
+ *    │     dnsmasq (DHCP for the guests booted without ip=: the instance's MAC → its private address)
  *    tap0/tap1 ── QEMU (TCG unless a KVM probe boots; -accel kvm is known to be unreliable here)
  *
  * busybox: the private address by the kernel's `ip=`; the console must show the EUCA-GUEST lines,
- * then `ssh -i key root@<ip> cat /run/user-data` from the head gives the launch's user data.
+ * then `ssh -i key root@<ip> cat /run/user-data` from the head gives the launch's user data; and
+ * once more without `ip=`, by DHCP (udhcpc).
  * cloudinit: DHCP from dnsmasq; cloud-init's EC2 datasource; `ssh -i key debian@<ip> sudo cat
  * /var/lib/cloud/instance/user-data.txt` gives the user data.
  *
@@ -151,15 +152,23 @@ const sshFromHead = async (user: string, ip: string, command: string, ms: number
   }
 }
 
-/** Registers the image's files as an operator would and launches one instance of it. */
+const registered = new Map<string, Promise<{ machine: string; kernel: string }>>()
+
+/** Registers the image's files as an operator would (once per image) and launches one instance of it. */
 const launch = async (image: GuestImages.GuestImage, userData: string, name: string) => {
   const reg = async (kind: string, imgName: string, extra: ReadonlyArray<string>) =>
     (await ServeProcess.eucaJson<{ imageId: string }>(["admin", "images", "register", "--data", Path.join(work, "data"), "--kind", kind, "--name", imgName, ...extra])).imageId
-  const [kernel, ramdisk] = await Promise.all([
-    reg("kernel", `${name}-vmlinuz`, ["--file", image.kernel]),
-    reg("ramdisk", `${name}-initrd`, ["--file", image.ramdisk])
-  ])
-  const machine = await reg("machine", name, [...(image.disk === undefined ? [] : ["--file", image.disk]), "--kernel", kernel, "--ramdisk", ramdisk])
+  if (!registered.has(image.dir)) {
+    registered.set(image.dir, (async () => {
+      const [kernel, ramdisk] = await Promise.all([
+        reg("kernel", `${name}-vmlinuz`, ["--file", image.kernel]),
+        reg("ramdisk", `${name}-initrd`, ["--file", image.ramdisk])
+      ])
+      const machine = await reg("machine", name, [...(image.disk === undefined ? [] : ["--file", image.disk]), "--kernel", kernel, "--ramdisk", ramdisk])
+      return { machine, kernel }
+    })())
+  }
+  const { machine, kernel } = await registered.get(image.dir)!
   const r = await ec2.send(new RunInstancesCommand({ ImageId: machine, MinCount: 1, MaxCount: 1, KeyName: "guest-key", UserData: Buffer.from(userData).toString("base64") }))
   const id = r.Instances![0]!.InstanceId!
   await waitUntilInstanceRunning({ client: ec2, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { InstanceIds: [id] })
@@ -174,6 +183,17 @@ const launch = async (image: GuestImages.GuestImage, userData: string, name: str
   const addrs = await lab.x(head, ["ip", "-4", "-o", "addr", "show", "dev", "br0"])
   if (!addrs.includes(` ${net.gateway}/`)) await lab.x(head, ["ip", "addr", "add", `${net.gateway}/${net.prefix}`, "dev", "br0"])
   return { id, ip, net }
+}
+
+/** dnsmasq on the head's bridge giving `ip` to `mac` (and nothing to anyone else); SIGKILL to stop. */
+const dhcp = (name: string, mac: string, ip: string, net: ReturnType<typeof networkOf>) => {
+  const leases = Path.join(work, `${name}.leases`)
+  const child = lab.spawn(head, [
+    "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--port=0", "--interface=br0", "--bind-interfaces",
+    `--dhcp-range=${net.base},static,${net.netmask}`, `--dhcp-host=${mac},${ip}`, `--dhcp-option=option:router,${net.gateway}`,
+    `--dhcp-leasefile=${leases}`, `--pid-file=${Path.join(work, `${name}.pid`)}`, `--log-facility=${Path.join(work, `${name}.log`)}`, "--log-dhcp"
+  ])
+  return { leases, stop: () => kill(child) }
 }
 
 const tap = async (name: string) => {
@@ -242,6 +262,7 @@ describeBoot("a busybox guest on the metadata service", () => {
       const q = qemu(["-m", "256", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", `${image.cmdline} ip=10.0.0.2::10.0.0.1:255.255.255.0`], probe, "kvm", undefined)
       accel = await timed("KVM probe", () => waitConsole(probe, /EUCA-GUEST: init/, 20_000, q.child).then(() => "kvm" as const, () => "tcg" as const))
       await kill(q.child)
+      if (accel === "tcg") console.log(`[guest boot] KVM probe failed (no init within 20 s): ${q.stderr().trim().split("\n").slice(-2).join(" / ") || "no output"}`)
     }
     console.log(`[guest boot] accelerator: ${accel}`)
   }, 600_000)
@@ -270,6 +291,29 @@ describeBoot("a busybox guest on the metadata service", () => {
     await kill(q.child)
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
   }, 600_000)
+
+  it("without ip= it takes its address by DHCP (udhcpc) and does the same", async () => {
+    const userData = `dhcp guest ${process.pid}\n`
+    const { id, ip, net } = await timed("busybox/dhcp: register + launch through the API", () => launch(image, userData, "busybox-dhcp"))
+    const mac = "52:54:00:a1:00:03"
+    await tap("tap2")
+    const { leases, stop } = dhcp("dnsmasq-busybox", mac, ip, net)
+    const consolePath = Path.join(work, "busybox-dhcp-console.log")
+    const q = qemu([
+      "-m", "256", "-smp", "1", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", image.cmdline,
+      "-netdev", "tap,id=n0,ifname=tap2,script=no,downscript=no", "-device", `virtio-net-pci,netdev=n0,romfile=,mac=${mac}`
+    ], consolePath)
+    const text = await timed("busybox/dhcp: QEMU start → sshd up", () => waitConsole(consolePath, /EUCA-GUEST: sshd (up|failed)/, 300_000, q.child))
+    const lines = text.split("\n").filter((l) => l.startsWith("EUCA-GUEST:")).map((l) => l.trim())
+    expect(lines.join("\n")).toContain(`EUCA-GUEST: net eth0 ${ip} (dhcp)`)
+    expect(lines).toContain(`EUCA-GUEST: metadata instance-id ${id}`)
+    expect(lines).toContain("EUCA-GUEST: key ok")
+    expect(await sshFromHead("root", ip, "cat /run/user-data", 60_000)).toBe(userData)
+    expect(Fs.readFileSync(leases, "utf8")).toContain(`${mac} ${ip}`)
+    await kill(q.child)
+    await stop()
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
+  }, 600_000)
 })
 
 describeBoot("a cloud-init Debian guest on the metadata service", () => {
@@ -284,12 +328,7 @@ describeBoot("a cloud-init Debian guest on the metadata service", () => {
     const { id, ip, net } = await timed("cloudinit: register + launch through the API", () => launch(image, userData, "cloudinit-guest"))
     const mac = "52:54:00:a1:00:02"
     await tap("tap1")
-    const leases = Path.join(work, "dnsmasq.leases")
-    lab.spawn(head, [
-      "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--port=0", "--interface=br0", "--bind-interfaces",
-      `--dhcp-range=${net.base},static,${net.netmask}`, `--dhcp-host=${mac},${ip}`, `--dhcp-option=option:router,${net.gateway}`,
-      `--dhcp-leasefile=${leases}`, `--pid-file=${Path.join(work, "dnsmasq.pid")}`, `--log-facility=${Path.join(work, "dnsmasq.log")}`, "--log-dhcp"
-    ])
+    const { leases, stop: stopDhcp } = dhcp("dnsmasq-cloudinit", mac, ip, net)
     const consolePath = Path.join(work, "cloudinit-console.log")
     const q = qemu([
       "-m", "1024", "-smp", "1", "-kernel", image.kernel, "-initrd", image.ramdisk, "-append", image.cmdline,
@@ -302,11 +341,12 @@ describeBoot("a cloud-init Debian guest on the metadata service", () => {
       sshFromHead("debian", ip, "sudo cat /var/lib/cloud/instance/user-data.txt", 600_000))
     expect(got).toBe(userData)
     expect((await sshFromHead("debian", ip, "cat /var/lib/cloud/data/instance-id", 60_000)).trim()).toBe(id)
-    const dhcp = Fs.readFileSync(leases, "utf8")
-    expect(dhcp).toContain(ip)
+    const leased = Fs.readFileSync(leases, "utf8")
+    expect(leased).toContain(ip)
     const text = readConsole(consolePath)
     expect(text).toMatch(/ci-info: .*eth0.*True.*/)
     await kill(q.child)
+    await stopDhcp()
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
   }, 1_800_000)
 })
