@@ -13,14 +13,8 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   message: Schema.String
 }) {}
 
-/** A problem in a file: the field path (dotted, `[i]` for array items) and what is wrong with it. */
-export interface Problem {
-  readonly field: string | undefined
-  readonly message: string
-}
-
 /** `a.b[2].c` for a path of keys and indices. */
-export const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
+const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
 
 /** Line and column (1-based) of an offset in a text. */
@@ -33,7 +27,7 @@ export const lineCol = (text: string, offset: number): { readonly line: number; 
  * Where a field is written in the text: the line of the deepest existing node on its path (the
  * property itself when it exists, else the object that lacks it).
  */
-export const locate = (text: string, path: ReadonlyArray<PropertyKey>): { readonly line: number; readonly column: number } | undefined => {
+const locate = (text: string, path: ReadonlyArray<PropertyKey>): { readonly line: number; readonly column: number } | undefined => {
   const tree = Jsonc.parseTree(text)
   if (tree === undefined) return undefined
   let segs = path.map((k) => (typeof k === "number" ? k : String(k)))
@@ -65,7 +59,7 @@ export const parseJson = (text: string): Either.Either<unknown, { readonly messa
 }
 
 /** The decode issues of a Schema, as problems with field paths and their positions in the text. */
-export const issues = (error: ParseResult.ParseError): ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> => {
+const issues = (error: ParseResult.ParseError): ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> => {
   const all = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
     path: i.path,
     message: i._tag === "Unexpected" ? "unknown field" : i.message
@@ -94,10 +88,6 @@ export const decode = <A, I>(schema: Schema.Schema<A, I>, file: string, text: st
   const lines = issues(r.left).map((i) => `${prefix(file, text, i.path)}: ${i.path.length ? fieldPath(i.path) : "(top level)"}: ${i.message}`)
   return Either.left(new ConfigError({ message: lines.join("\n") }))
 }
-
-/** Problems found after decoding (cross-field checks), with positions where the field is written. */
-export const problems = (file: string, text: string, found: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): ConfigError =>
-  new ConfigError({ message: found.map((p) => `${prefix(file, text, p.path)}: ${fieldPath(p.path)}: ${p.message}`).join("\n") })
 
 /** Reads `path` and decodes it with `schema`. */
 export const load = <A, I>(schema: Schema.Schema<A, I>, path: string): Effect.Effect<A, ConfigError> =>
