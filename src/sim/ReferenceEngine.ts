@@ -32,7 +32,7 @@ const addr = (ip: string | undefined): number => (ip === undefined ? -1 : Ipv4.p
 
 /** The zone a rejection is filed under: the one it names, else the one requested. */
 export const rejectionZone = (r: Rejection.Rejection, requested: string | undefined): string | undefined =>
-  r._tag === "InsufficientCapacity" || r._tag === "UnknownZone" ? r.zone : requested
+  r._tag === "InsufficientCapacity" || r._tag === "UnknownZone" || r._tag === "StorageFull" ? r.zone : requested
 
 export class ReferenceEngine implements Engine.Engine {
   now = 0
@@ -89,7 +89,9 @@ export class ReferenceEngine implements Engine.Engine {
       maxCount: r.count,
       zone: r.zone,
       addressing: this.setup.addressing,
-      lifetimeMs: r.lifetimeMs
+      lifetimeMs: r.lifetimeMs,
+      // A root volume from the zone's storage controller, gone with the instance.
+      ...(r.rootVolumeGiB !== undefined ? { blockDevices: [{ device: "/dev/sda1", sizeGiB: r.rootVolumeGiB, deleteOnTermination: true }] } : {})
     }
     let answers: Array<number> = []
     for (;;) {
