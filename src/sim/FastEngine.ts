@@ -393,7 +393,10 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_STATE] = view.stateBit(local) === Capacity.UP ? PENDING : WAITING
       rec.placed(t, req, seq, node, cores, mem, disk, ip, pubIp, vlan)
     }
-    this.storageUsed[zi] += vol * n
+    if (vol > 0) {
+      this.storageUsed[zi] += vol * n
+      rec.storage(t, zi, vol * n)
+    }
     // Effects, in Effects.of's order: wake the chosen asleep nodes, start what can start.
     for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + this.wokenLocal[k]!)
     const ri = this.ri
@@ -508,7 +511,11 @@ export class FastEngine implements Engine.Engine {
     const m = ri[b + I_MEM]!
     const d = ri[b + I_DISK]!
     view.add(local, -c, -m, -d, -1)
-    this.storageUsed[zi] -= ri[b + I_VOL]!
+    const vol = ri[b + I_VOL]!
+    if (vol > 0) {
+      this.storageUsed[zi] -= vol
+      this.rec.storage(t, zi, -vol)
+    }
     const g = ri[b + I_ACCOUNT]!
     this.gLive[g] -= 1
     let pubIp = -1

@@ -13,6 +13,7 @@ import * as Ids from "../model/Ids.js"
 import * as Ipv4 from "../model/Ipv4.js"
 import type * as Commands from "../model/Commands.js"
 import type * as Rejection from "../model/Rejection.js"
+import * as Ebs from "../model/Ebs.js"
 import * as State from "../model/State.js"
 import * as Units from "../model/Units.js"
 import * as Consult from "./Consult.js"
@@ -191,6 +192,8 @@ export class ReferenceEngine implements Engine.Engine {
         break
       case "InstanceTerminated": {
         const i = State.instance(before, e.instance)!
+        const freed = Ebs.used(before.storage, i.zone) - Ebs.used(after.storage, i.zone)
+        if (freed > 0) rec.storage(t, this.zoneIndex.get(i.zone)!, -freed)
         const node = this.nodeIndex.get(i.node)!
         rec.terminated(t, i.seq, node, i.size.cores, i.size.memoryMiB, i.size.diskGiB, addr(i.net.publicIp), failed)
         const g = i.groups[0]
@@ -203,6 +206,12 @@ export class ReferenceEngine implements Engine.Engine {
       case "NodeReported":
         rec.nodeUp(t, this.nodeIndex.get(e.node)!)
         break
+      case "VolumesCreated": {
+        const byZone = new Map<string, number>()
+        for (const v of e.volumes) byZone.set(v.zone, (byZone.get(v.zone) ?? 0) + v.sizeGiB)
+        for (const [z, gib] of byZone) rec.storage(t, this.zoneIndex.get(z)!, gib)
+        break
+      }
       case "NodePoweredDown":
         rec.poweredDown(t, this.nodeIndex.get(e.node)!)
         break
