@@ -244,7 +244,20 @@ describe("what @aws-sdk/client-ec2 sends parses back to the SDK's input", () => 
     ["AssociateAddress", new EC2.AssociateAddressCommand({ PublicIp: "192.0.2.1", InstanceId: "i-1", AllowReassociation: false })],
     ["DisassociateAddress", new EC2.DisassociateAddressCommand({ AssociationId: "eipassoc-1" })],
     ["ReleaseAddress", new EC2.ReleaseAddressCommand({ AllocationId: "eipalloc-1" })],
-    ["DescribeAddresses", new EC2.DescribeAddressesCommand({ PublicIps: ["192.0.2.1"], AllocationIds: ["eipalloc-1"] })]
+    ["DescribeAddresses", new EC2.DescribeAddressesCommand({ PublicIps: ["192.0.2.1"], AllocationIds: ["eipalloc-1"] })],
+    ["CreateVolume", new EC2.CreateVolumeCommand({ AvailabilityZone: "euca-1a", Size: 5, ClientToken: "once", TagSpecifications: [{ ResourceType: "volume", Tags: [{ Key: "k", Value: "v" }] }] })],
+    ["DescribeVolumes", new EC2.DescribeVolumesCommand({ Filters: [{ Name: "attachment.instance-id", Values: ["i-1"] }], MaxResults: 5, NextToken: "t" })],
+    ["DeleteVolume", new EC2.DeleteVolumeCommand({ VolumeId: "vol-1" })],
+    ["AttachVolume", new EC2.AttachVolumeCommand({ VolumeId: "vol-1", InstanceId: "i-1", Device: "/dev/sdf" })],
+    ["DetachVolume", new EC2.DetachVolumeCommand({ VolumeId: "vol-1", Force: true })],
+    ["DescribeVolumeStatus", new EC2.DescribeVolumeStatusCommand({ VolumeIds: ["vol-1"] })],
+    ["CreateSnapshot", new EC2.CreateSnapshotCommand({ VolumeId: "vol-1", Description: "d" })],
+    ["DescribeSnapshots", new EC2.DescribeSnapshotsCommand({ OwnerIds: ["self"], RestorableByUserIds: ["all"], SnapshotIds: ["snap-1"] })],
+    ["DeleteSnapshot", new EC2.DeleteSnapshotCommand({ SnapshotId: "snap-1" })],
+    ["DescribeSnapshotAttribute", new EC2.DescribeSnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission" })],
+    ["ModifySnapshotAttribute", new EC2.ModifySnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission", CreateVolumePermission: { Add: [{ Group: "all" }, { UserId: "123" }] } })],
+    ["StopInstances", new EC2.StopInstancesCommand({ InstanceIds: ["i-1"], Force: true })],
+    ["StartInstances", new EC2.StartInstancesCommand({ InstanceIds: ["i-1", "i-2"] })]
   ]
 
   for (const [action, command] of cases) {

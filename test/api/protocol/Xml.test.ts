@@ -122,7 +122,7 @@ describe("the SDK reads our responses as it reads EC2's", () => {
     }
     return v
   }
-  const dates = new Set(["LaunchTime", "Timestamp", "CreateTime", "AttachTime", "NotBefore", "NotAfter", "CreationDate"])
+  const dates = new Set(["LaunchTime", "Timestamp", "CreateTime", "AttachTime", "NotBefore", "NotAfter", "CreationDate", "StartTime"])
 
   const cases: ReadonlyArray<{ readonly op: Shapes.OperationName; readonly command: unknown; readonly output: unknown }> = [
     { op: "DescribeRegions", command: new EC2.DescribeRegionsCommand({}), output: { Regions: [{ RegionName: "eucalyptus", Endpoint: "127.0.0.1:8773", OptInStatus: "opt-in-not-required" }] } },
@@ -279,7 +279,40 @@ describe("the SDK reads our responses as it reads EC2's", () => {
       op: "DescribeAddresses",
       command: new EC2.DescribeAddressesCommand({}),
       output: { Addresses: [{ PublicIp: "192.0.2.10", AllocationId: "eipalloc-00000001", Domain: "standard", InstanceId: "i-0000000a", AssociationId: "eipassoc-00000001", Tags: [] }] }
-    }
+    },
+    ...(() => {
+      const attachment = { VolumeId: "vol-00000001", InstanceId: "i-0000000a", Device: "/dev/sdf", State: "attached", AttachTime: 1_700_000_000_000, DeleteOnTermination: false }
+      const volume = { VolumeId: "vol-00000001", Size: 5, SnapshotId: "", AvailabilityZone: "euca-1a", State: "in-use", CreateTime: 1_700_000_000_000, Attachments: [attachment], VolumeType: "standard", Encrypted: false, Tags: [{ Key: "k", Value: "v" }] }
+      const snapshot = { SnapshotId: "snap-00000001", VolumeId: "vol-00000001", State: "completed", StartTime: 1_700_000_000_000, Progress: "100%", OwnerId: "000000000001", Description: "d", VolumeSize: 5, Encrypted: false }
+      const change = { InstanceId: "i-0000000a", PreviousState: { Code: 16, Name: "running" }, CurrentState: { Code: 64, Name: "stopping" } }
+      return [
+        { op: "CreateVolume" as const, command: new EC2.CreateVolumeCommand({ AvailabilityZone: "euca-1a" }), output: { ...volume, State: "creating", Attachments: [] } },
+        { op: "DescribeVolumes" as const, command: new EC2.DescribeVolumesCommand({}), output: { Volumes: [volume], NextToken: "p1" } },
+        { op: "DeleteVolume" as const, command: new EC2.DeleteVolumeCommand({ VolumeId: "vol-1" }), output: {} },
+        { op: "AttachVolume" as const, command: new EC2.AttachVolumeCommand({ VolumeId: "vol-1", InstanceId: "i-1", Device: "/dev/sdf" }), output: { ...attachment, State: "attaching" } },
+        { op: "DetachVolume" as const, command: new EC2.DetachVolumeCommand({ VolumeId: "vol-1" }), output: { ...attachment, State: "detaching" } },
+        {
+          op: "DescribeVolumeStatus" as const,
+          command: new EC2.DescribeVolumeStatusCommand({}),
+          output: { VolumeStatuses: [{ VolumeId: "vol-00000001", AvailabilityZone: "euca-1a", VolumeStatus: { Status: "ok", Details: [{ Name: "io-enabled", Status: "passed" }] }, Actions: [], Events: [] }] }
+        },
+        { op: "CreateSnapshot" as const, command: new EC2.CreateSnapshotCommand({ VolumeId: "vol-1" }), output: { ...snapshot, State: "pending", Progress: "0%" } },
+        { op: "DescribeSnapshots" as const, command: new EC2.DescribeSnapshotsCommand({}), output: { Snapshots: [snapshot] } },
+        { op: "DeleteSnapshot" as const, command: new EC2.DeleteSnapshotCommand({ SnapshotId: "snap-1" }), output: {} },
+        {
+          op: "DescribeSnapshotAttribute" as const,
+          command: new EC2.DescribeSnapshotAttributeCommand({ SnapshotId: "snap-1", Attribute: "createVolumePermission" }),
+          output: { SnapshotId: "snap-00000001", CreateVolumePermissions: [{ Group: "all" }, { UserId: "000000000002" }] }
+        },
+        { op: "ModifySnapshotAttribute" as const, command: new EC2.ModifySnapshotAttributeCommand({ SnapshotId: "snap-1" }), output: {} },
+        { op: "StopInstances" as const, command: new EC2.StopInstancesCommand({ InstanceIds: ["i-1"] }), output: { StoppingInstances: [change] } },
+        {
+          op: "StartInstances" as const,
+          command: new EC2.StartInstancesCommand({ InstanceIds: ["i-1"] }),
+          output: { StartingInstances: [{ InstanceId: "i-0000000a", PreviousState: { Code: 80, Name: "stopped" }, CurrentState: { Code: 0, Name: "pending" } }] }
+        }
+      ]
+    })()
   ]
 
   for (const c of cases) {
