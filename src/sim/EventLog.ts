@@ -66,6 +66,8 @@ export class EventLog implements Recorder.Recorder {
   poweredDown(t: number, node: number): void {
     this.out.line(`${t} sleep ${this.nodeIds[node]}`)
   }
+  /** Not a line of the log: the log stays as it was for runs without volumes (the summary carries storage). */
+  storage(_t: number, _zone: number, _deltaGiB: number): void {}
   finish(t: number, events: number): void {
     this.out.line(`${t} finish ${events}`)
     this.out.flush()

@@ -62,6 +62,8 @@ const I_ADDR = 11
 const I_PUB = 12
 /** Next in a list (the free slots, a node's waiting instances). */
 const I_NEXT = 13
+/** Its root volume's GiB in its zone's storage (0: none). */
+const I_VOL = 14
 
 class Ctx implements Policy.PlaceContext {
   index = 0
@@ -123,6 +125,9 @@ export class FastEngine implements Engine.Engine {
   private readonly gVlan: Int32Array
   private readonly gLive: Int32Array
   private readonly gSlots: Array<LowestFree | undefined>
+  /** Per zone: the storage controller's GiB (Infinity: unlimited) and the GiB its volumes hold. */
+  private readonly storageCap: Float64Array
+  private readonly storageUsed: Float64Array
   // Instances, by slot (a slot is reused once its instance is gone). Each instance is one 64-byte
   // record (see F_… and I_…): an event touches one cache line of instance data.
   private cap = 0
@@ -188,6 +193,8 @@ export class FastEngine implements Engine.Engine {
     this.gVlan = new Int32Array(this.accounts).fill(-1)
     this.gLive = new Int32Array(this.accounts)
     this.gSlots = new Array(this.accounts).fill(undefined)
+    this.storageCap = Float64Array.from(s.zones.map((z) => s.storage.capacity[z.name] ?? Number.POSITIVE_INFINITY))
+    this.storageUsed = Float64Array.from(s.zones.map((z) => s.storage.used[z.name] ?? 0))
     this.grow(1024)
     // Every node starts idle: POWERSAVE looks at each once its threshold has passed.
     if (this.powerThreshold >= 0) {
@@ -258,6 +265,11 @@ export class FastEngine implements Engine.Engine {
     }
     const maxCount = Math.min(count, netMax)
     if (maxCount < count) return this.rec.rejected(t, req, netTag, r.zone)
+    // So does the zone's storage, for the instances' root volumes (Decide's EBS launch plan).
+    const vol = r.rootVolumeGiB ?? 0
+    if (vol > 0 && Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) < count) {
+      return this.rec.rejected(t, req, "StorageFull", this.zoneNames[zi])
+    }
 
     // Placement, one instance at a time on the zone's view.
     const view = this.views[zi]!
@@ -298,7 +310,7 @@ export class FastEngine implements Engine.Engine {
       for (let k = 0; k < nWoken; k++) view.setState(woken[k]!, "asleep")
       return this.rec.rejected(t, req, "InsufficientCapacity", this.zoneNames[zi])
     }
-    this.commit(t, req, zi, g, size, r.lifetimeMs, nPlaced, nWoken)
+    this.commit(t, req, zi, g, size, r.lifetimeMs, nPlaced, nWoken, vol)
     this.pstate[zi] = pstate
   }
 
@@ -314,7 +326,7 @@ export class FastEngine implements Engine.Engine {
     )
   }
 
-  private commit(t: number, req: number, zi: number, g: number, size: Resources.Resources, lifetime: number | undefined, n: number, nWoken: number): void {
+  private commit(t: number, req: number, zi: number, g: number, size: Resources.Resources, lifetime: number | undefined, n: number, nWoken: number, vol: number): void {
     const rec = this.rec
     const first = this.zoneFirst[zi]!
     const view = this.views[zi]!
@@ -353,6 +365,7 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_MEM] = mem
       ri[b + I_DISK] = disk
       ri[b + I_ACCOUNT] = g
+      ri[b + I_VOL] = vol
       this.idleSince[node] = Number.NaN
       this.gLive[g] += 1
       let ip: number
@@ -379,6 +392,10 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_PUB] = pubIdx
       ri[b + I_STATE] = view.stateBit(local) === Capacity.UP ? PENDING : WAITING
       rec.placed(t, req, seq, node, cores, mem, disk, ip, pubIp, vlan)
+    }
+    if (vol > 0) {
+      this.storageUsed[zi] += vol * n
+      rec.storage(t, zi, vol * n)
     }
     // Effects, in Effects.of's order: wake the chosen asleep nodes, start what can start.
     for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + this.wokenLocal[k]!)
@@ -494,6 +511,11 @@ export class FastEngine implements Engine.Engine {
     const m = ri[b + I_MEM]!
     const d = ri[b + I_DISK]!
     view.add(local, -c, -m, -d, -1)
+    const vol = ri[b + I_VOL]!
+    if (vol > 0) {
+      this.storageUsed[zi] -= vol
+      this.rec.storage(t, zi, -vol)
+    }
     const g = ri[b + I_ACCOUNT]!
     this.gLive[g] -= 1
     let pubIp = -1

@@ -67,6 +67,8 @@ export interface Summary {
   readonly nodes: { readonly total: number; readonly peakOn: number; readonly wakeUps: number; readonly powerDowns: number }
   readonly energyWh: number
   readonly network: { readonly peakPublicAddresses: number; readonly peakVlans: number }
+  /** Only when some zone's storage controller has a capacity: time-averaged use of those zones' storage, and its peak. */
+  readonly storage?: { readonly capacityGiB: number; readonly utilisation: number; readonly peakGiB: number }
 }
 
 export class Metrics implements Recorder.Recorder {
@@ -112,6 +114,12 @@ export class Metrics implements Recorder.Recorder {
   private waits = new Float64Array(1024)
   private nWaits = 0
   private result: Summary | undefined
+  /** Storage of the zones that have a capacity: per zone (NaN: unlimited, not counted), the total, its area and peak. */
+  private readonly zStorageCap: Float64Array
+  private readonly capS: number
+  private totS = 0
+  private areaS = 0
+  private peakS = 0
 
   constructor(
     nodes: ReadonlyArray<NodeInfo>,
@@ -119,8 +127,12 @@ export class Metrics implements Recorder.Recorder {
     private readonly intervalMs: number,
     /** Counts public addresses (pool addresses exist only in the MANAGED modes). */
     private readonly countsPublic: boolean,
-    private readonly onSample?: (s: Sample) => void
+    private readonly onSample?: (s: Sample) => void,
+    /** GiB per zone of its storage controller (undefined: unlimited). */
+    storageCapGiB: ReadonlyArray<number | undefined> = []
   ) {
+    this.zStorageCap = Float64Array.from(zoneNames.map((_, z) => storageCapGiB[z] ?? Number.NaN))
+    this.capS = this.zStorageCap.reduce((a, c) => (Number.isNaN(c) ? a : a + c), 0)
     const n = nodes.length
     const z = zoneNames.length
     this.nd = new Float64Array(n * 8)
@@ -200,6 +212,7 @@ export class Metrics implements Recorder.Recorder {
     this.areaC += this.totC * dt
     this.areaM += this.totM * dt
     this.areaD += this.totD * dt
+    this.areaS += this.totS * dt
     this.last = t
   }
 
@@ -312,6 +325,13 @@ export class Metrics implements Recorder.Recorder {
     this.power(t, node, false)
   }
 
+  storage(t: number, zone: number, deltaGiB: number): void {
+    if (Number.isNaN(this.zStorageCap[zone]!)) return
+    this.advance(t)
+    this.totS += deltaGiB
+    if (this.totS > this.peakS) this.peakS = this.totS
+  }
+
   finish(t: number, events: number): void {
     this.advance(t)
     while (this.nextSample <= t) {
@@ -353,7 +373,8 @@ export class Metrics implements Recorder.Recorder {
       utilisation: { cores: ratio(this.areaC, this.capC), memory: ratio(this.areaM, this.capM), disk: ratio(this.areaD, this.capD) },
       nodes: { total: this.nodeCount, peakOn: this.peakOn, wakeUps: this.wakeUps, powerDowns: this.powerDowns },
       energyWh: energyJ / 3600,
-      network: { peakPublicAddresses: this.peakPublic, peakVlans: this.peakVlans }
+      network: { peakPublicAddresses: this.peakPublic, peakVlans: this.peakVlans },
+      ...(this.zStorageCap.some((c) => !Number.isNaN(c)) ? { storage: { capacityGiB: this.capS, utilisation: ratio(this.areaS, this.capS), peakGiB: this.peakS } } : {})
     }
   }
 

@@ -51,6 +51,8 @@ export interface Recorder {
   nodeUp(t: number, node: number): void
   /** An idle node was powered down (POWERSAVE). */
   poweredDown(t: number, node: number): void
+  /** The GiB a zone's storage controller holds changed by `deltaGiB` (volumes made with a launch, or freed with an instance). */
+  storage(t: number, zone: number, deltaGiB: number): void
   /** The run ended at `t` after processing `events` events. */
   finish(t: number, events: number): void
 }
@@ -88,6 +90,7 @@ export class Nothing implements Recorder {
   ): void {}
   nodeUp(_t: number, _node: number): void {}
   poweredDown(_t: number, _node: number): void {}
+  storage(_t: number, _zone: number, _deltaGiB: number): void {}
   finish(_t: number, _events: number): void {}
 }
 
@@ -126,6 +129,9 @@ export class Tee implements Recorder {
   }
   poweredDown(t: number, node: number): void {
     for (const r of this.all) r.poweredDown(t, node)
+  }
+  storage(t: number, zone: number, deltaGiB: number): void {
+    for (const r of this.all) r.storage(t, zone, deltaGiB)
   }
   finish(t: number, events: number): void {
     for (const r of this.all) r.finish(t, events)

@@ -13,6 +13,7 @@ import * as Ids from "../model/Ids.js"
 import * as Ipv4 from "../model/Ipv4.js"
 import type * as Commands from "../model/Commands.js"
 import type * as Rejection from "../model/Rejection.js"
+import * as Ebs from "../model/Ebs.js"
 import * as State from "../model/State.js"
 import * as Units from "../model/Units.js"
 import * as Consult from "./Consult.js"
@@ -32,7 +33,7 @@ const addr = (ip: string | undefined): number => (ip === undefined ? -1 : Ipv4.p
 
 /** The zone a rejection is filed under: the one it names, else the one requested. */
 export const rejectionZone = (r: Rejection.Rejection, requested: string | undefined): string | undefined =>
-  r._tag === "InsufficientCapacity" || r._tag === "UnknownZone" ? r.zone : requested
+  r._tag === "InsufficientCapacity" || r._tag === "UnknownZone" || r._tag === "StorageFull" ? r.zone : requested
 
 export class ReferenceEngine implements Engine.Engine {
   now = 0
@@ -89,7 +90,9 @@ export class ReferenceEngine implements Engine.Engine {
       maxCount: r.count,
       zone: r.zone,
       addressing: this.setup.addressing,
-      lifetimeMs: r.lifetimeMs
+      lifetimeMs: r.lifetimeMs,
+      // A root volume from the zone's storage controller, gone with the instance.
+      ...(r.rootVolumeGiB !== undefined ? { blockDevices: [{ device: "/dev/sda1", sizeGiB: r.rootVolumeGiB, deleteOnTermination: true }] } : {})
     }
     let answers: Array<number> = []
     for (;;) {
@@ -189,6 +192,8 @@ export class ReferenceEngine implements Engine.Engine {
         break
       case "InstanceTerminated": {
         const i = State.instance(before, e.instance)!
+        const freed = Ebs.used(before.storage, i.zone) - Ebs.used(after.storage, i.zone)
+        if (freed > 0) rec.storage(t, this.zoneIndex.get(i.zone)!, -freed)
         const node = this.nodeIndex.get(i.node)!
         rec.terminated(t, i.seq, node, i.size.cores, i.size.memoryMiB, i.size.diskGiB, addr(i.net.publicIp), failed)
         const g = i.groups[0]
@@ -201,6 +206,12 @@ export class ReferenceEngine implements Engine.Engine {
       case "NodeReported":
         rec.nodeUp(t, this.nodeIndex.get(e.node)!)
         break
+      case "VolumesCreated": {
+        const byZone = new Map<string, number>()
+        for (const v of e.volumes) byZone.set(v.zone, (byZone.get(v.zone) ?? 0) + v.sizeGiB)
+        for (const [z, gib] of byZone) rec.storage(t, this.zoneIndex.get(z)!, gib)
+        break
+      }
       case "NodePoweredDown":
         rec.poweredDown(t, this.nodeIndex.get(e.node)!)
         break

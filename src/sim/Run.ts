@@ -90,7 +90,7 @@ export const run = (
         ts.out.line(Results.timeseriesHeader)
         onSample = (s) => ts.out.line(Results.timeseriesRow(s))
       }
-      const metrics = new Metrics(Setup.metricNodes(setup), Setup.zoneNames(setup), setup.metricsIntervalMs, Setup.countsPublic(setup), onSample)
+      const metrics = new Metrics(Setup.metricNodes(setup), Setup.zoneNames(setup), setup.metricsIntervalMs, Setup.countsPublic(setup), onSample, Setup.storageCapacity(setup))
       const recorders: Array<Recorder.Recorder> = [metrics]
       if (out !== undefined) {
         const p = sink("placements.csv")

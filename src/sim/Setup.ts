@@ -150,3 +150,6 @@ export const zoneNames = (setup: Setup): Array<string> => setup.zones.map((z) =>
 export const countsPublic = (setup: Setup): boolean => Network.isManaged(setup.network)
 
 export { VmType }
+
+/** Each zone's storage controller GiB, in zone order (undefined: unlimited), for the metrics. */
+export const storageCapacity = (s: Setup): Array<number | undefined> => s.initial.zones.map((z) => s.initial.storage.capacity[z.name])

@@ -10,6 +10,7 @@ import { FastCheck as fc } from "effect"
 import type * as Network from "../../src/model/Network.js"
 import * as PolicyConfig from "../../src/model/PolicyConfig.js"
 import type * as Policy from "../../src/model/Policy.js"
+import type * as Topology from "../../src/model/Topology.js"
 import * as Distribution from "../../src/sim/Distribution.js"
 import type * as TraceRequest from "../../src/sim/traces/TraceRequest.js"
 import { lastFitProgram, run, setup, sized, topology, typed } from "./support.js"
@@ -68,11 +69,15 @@ const requestArb = fc.record({
     { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 30 })) }
   ),
   count: fc.integer({ min: 1, max: 4 }),
+  // EBS: a root volume per instance, now and then.
+  rootGiB: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }),
   zone: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom("zone-1", "zone-2", "nowhere", "") })
 })
 
 const experimentArb = fc.record({
   zones: zonesArb,
+  // The storage controller's GiB per zone (undefined: unlimited), small enough to fill up.
+  storage: fc.array(fc.option(fc.integer({ min: 0, max: 120 }), { nil: undefined }), { minLength: 3, maxLength: 3 }),
   network: networkArb,
   boot: bootArb,
   stop: stopArb,
@@ -94,12 +99,17 @@ const requestsOf = (x: Experiment): Array<TraceRequest.TraceRequest> => {
   const out = x.requests.map((r) => {
     t += r.gap
     const life = r.lifetime ?? undefined
-    return typeof r.what === "string" ? typed(t, life, r.what, r.count, r.zone) : sized(t, life, r.what, r.count, r.zone)
+    const q = typeof r.what === "string" ? typed(t, life, r.what, r.count, r.zone) : sized(t, life, r.what, r.count, r.zone)
+    return r.rootGiB === undefined ? q : { ...q, rootVolumeGiB: r.rootGiB }
   })
   // Out-of-order traces: swap neighbours now and then (the driver sorts within a batch, clamps across).
   if (x.shuffle) for (let i = 1; i < out.length; i += 3) [out[i - 1], out[i]] = [out[i]!, out[i - 1]!]
   return out
 }
+
+const withStorage = (t: Topology.Topology, storage: ReadonlyArray<number | undefined>): Topology.Topology => ({
+  zones: t.zones.map((z, k) => (storage[k] === undefined ? z : { ...z, storageGiB: storage[k] as never }))
+})
 
 const policyOf = (name: PolicyConfig.PolicyName, x: Experiment): Policy.Policy<any> => {
   const made = PolicyConfig.make({
@@ -117,7 +127,7 @@ const compare = (name: PolicyConfig.PolicyName, numRuns: number) =>
     fc.property(experimentArb, (x) => {
       const s = setup({
         seed: x.seed,
-        topology: topology(...x.zones),
+        topology: withStorage(topology(...x.zones), x.storage),
         network: x.network,
         policy: policyOf(name, x),
         backend: { boot: compile(x.boot), stop: compile(x.stop), failureProbability: x.failureProbability, wakeDelayMs: 30_000 },
@@ -149,7 +159,7 @@ describe("the fast engine records exactly what the reference engine records", ()
       fc.property(experimentArb, fc.constantFrom<PolicyConfig.PolicyName>("powersave", "greedy", "roundrobin"), (x, name) => {
         const s = setup({
           seed: x.seed,
-          topology: topology(...x.zones),
+          topology: withStorage(topology(...x.zones), x.storage),
           network: x.network,
           policy: policyOf(name, x),
           backend: { boot: compile(x.boot), stop: compile(x.stop), failureProbability: x.failureProbability },
@@ -169,7 +179,7 @@ describe("the fast engine records exactly what the reference engine records", ()
     for (const k of [
       "place", "boot", "stop", "end", "fail", "wake", "up", "sleep", "vlan+", "vlan-", "late",
       "reject InsufficientCapacity", "reject UnknownVmType", "reject UnknownZone", "reject InvalidRequest",
-      "reject NoStaticAddress", "reject NoVlanAvailable", "reject NoPublicAddress", "reject SubnetFull"
+      "reject NoStaticAddress", "reject NoVlanAvailable", "reject NoPublicAddress", "reject SubnetFull", "reject StorageFull"
     ]) expect(seen).toContain(k)
   })
 })

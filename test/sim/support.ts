@@ -58,7 +58,7 @@ export const run = (
 ): Outcome => {
   const log = new Text.Collect()
   const rows: Array<Placements.Row> = []
-  const metrics = new Metrics(Setup.metricNodes(s), Setup.zoneNames(s), s.metricsIntervalMs, Setup.countsPublic(s), (x) => options.samples?.push(x))
+  const metrics = new Metrics(Setup.metricNodes(s), Setup.zoneNames(s), s.metricsIntervalMs, Setup.countsPublic(s), (x) => options.samples?.push(x), Setup.storageCapacity(s))
   const recorder = Recorder.tee(
     new EventLog(Setup.nodeIds(s), Setup.zoneNames(s), log.sink),
     new Placements.Placements(Setup.nodeIds(s), Setup.nodeZones(s), (r) => rows.push(r)),

@@ -3,7 +3,8 @@
  * the row order is the request order).
  *
  * Header: `arrival_ms,lifetime_ms,vm_type` or `arrival_ms,lifetime_ms,cores,memory_mib,disk_gib`, in that
- * order, then optionally `zone` and/or `count` in either order (the header names them; nothing else).
+ * order, then optionally `zone`, `count` and/or `root_volume_gib` in any order (the header names them;
+ * nothing else). `root_volume_gib`: each instance's root volume (1…16384 GiB, from its zone's storage).
  * Values: integers in plain digits. `lifetime_ms` empty = runs until the horizon; `count` empty = 1;
  * `zone` empty = any zone. No quoting: no field of this format needs commas or quotes.
  *
@@ -24,7 +25,7 @@ export const Options = Schema.Struct({
 })
 export type Options = typeof Options.Type
 
-export type Optional = "zone" | "count"
+export type Optional = "zone" | "count" | "root_volume_gib"
 export interface Layout {
   /** cores,memory_mib,disk_gib (true) or vm_type (false). */
   readonly sized: boolean
@@ -69,12 +70,12 @@ export const parseHeader = (file: string, text: string): Layout => {
   const extra: Array<Optional> = []
   for (let i = sized ? 5 : 3; i < cols.length; i++) {
     const c = cols[i]!
-    if ((c !== "zone" && c !== "count") || extra.includes(c)) {
+    if ((c !== "zone" && c !== "count" && c !== "root_volume_gib") || extra.includes(c)) {
       throw TraceError.make(
         file,
         1,
         c,
-        `bad header: unexpected column ${i + 1} "${c}" (after the required columns only "zone" and "count" may follow, once each)`
+        `bad header: unexpected column ${i + 1} "${c}" (after the required columns only "zone", "count" and "root_volume_gib" may follow, once each)`
       )
     }
     extra.push(c)
@@ -96,6 +97,7 @@ export const parser = (file: string, options: Options, tally: TraceReader.Tally)
   let names: ReadonlyArray<string> = []
   let zoneAt = -1
   let countAt = -1
+  let rootAt = -1
 
   const int = (f: ReadonlyArray<string>, i: number, min: number): number => {
     const n = Fields.digits(f[i]!)
@@ -110,6 +112,7 @@ export const parser = (file: string, options: Options, tally: TraceReader.Tally)
         names = columns(layout)
         zoneAt = names.indexOf("zone")
         countAt = names.indexOf("count")
+        rootAt = names.indexOf("root_volume_gib")
         return
       }
       if (text.length === 0 || text.trim().length === 0) return
@@ -123,12 +126,14 @@ export const parser = (file: string, options: Options, tally: TraceReader.Tally)
         const lifetime = f[1] === "" ? undefined : int(f, 1, 0)
         const zone = zoneAt < 0 || f[zoneAt] === "" ? undefined : f[zoneAt]
         const count = countAt < 0 || f[countAt] === "" ? 1 : int(f, countAt, 1)
+        const root = rootAt < 0 || f[rootAt] === "" ? undefined : int(f, rootAt, 1)
+        if (root !== undefined && root > 16384) throw new Bad("root_volume_gib", `a volume is at most 16384 GiB, found ${root}`)
         let r: TraceRequest.TraceRequest
         if (layout.sized) {
-          r = TraceRequest.sized(lineNo, arrival, lifetime, Resources.make(int(f, 2, 1), int(f, 3, 0), int(f, 4, 0)), count, zone)
+          r = TraceRequest.sized(lineNo, arrival, lifetime, Resources.make(int(f, 2, 1), int(f, 3, 0), int(f, 4, 0)), count, zone, root)
         } else {
           if (!vmTypeName.test(f[2]!)) throw new Bad("vm_type", `not a VM type name: ${JSON.stringify(f[2])}`)
-          r = TraceRequest.typed(lineNo, arrival, lifetime, f[2]!, count, zone)
+          r = TraceRequest.typed(lineNo, arrival, lifetime, f[2]!, count, zone, root)
         }
         if (lifetime === undefined) out.pushUntilHorizon(r, horizonReason)
         else out.push(r)
@@ -168,6 +173,7 @@ export const row = (r: TraceRequest.TraceRequest, layout: Layout): string => {
   }
   if (r.count !== 1 && !layout.extra.includes("count")) throw new Error(`request of line ${r.line} has count ${r.count}: the layout needs a count column`)
   if (r.zone !== undefined && !layout.extra.includes("zone")) throw new Error(`request of line ${r.line} names a zone: the layout needs a zone column`)
-  for (const c of layout.extra) cells.push(c === "zone" ? (r.zone ?? "") : r.count)
+  if (r.rootVolumeGiB !== undefined && !layout.extra.includes("root_volume_gib")) throw new Error(`request of line ${r.line} has a root volume: the layout needs a root_volume_gib column`)
+  for (const c of layout.extra) cells.push(c === "zone" ? (r.zone ?? "") : c === "count" ? r.count : (r.rootVolumeGiB ?? ""))
   return cells.join(",")
 }

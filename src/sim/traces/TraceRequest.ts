@@ -28,7 +28,9 @@ export const TraceRequest = Schema.Struct({
   /** Instances in this RunInstances (min = max = count), ≥ 1. */
   count: Schema.Int.pipe(Schema.positive()),
   /** Requested availability zone, if the trace names one (our CSV only). */
-  zone: Schema.UndefinedOr(Schema.String)
+  zone: Schema.UndefinedOr(Schema.String),
+  /** EBS: each instance's root volume (GiB) from its zone's storage controller, if the trace carries one (our CSV only). */
+  rootVolumeGiB: Schema.UndefinedOr(Schema.Int.pipe(Schema.between(1, 16384)))
 })
 export type TraceRequest = typeof TraceRequest.Type
 
@@ -39,7 +41,8 @@ export const sized = (
   lifetimeMs: number | undefined,
   size: Resources.Resources,
   count = 1,
-  zone: string | undefined = undefined
+  zone: string | undefined = undefined,
+  rootVolumeGiB: number | undefined = undefined
 ): TraceRequest => ({
   line,
   arrivalMs: Units.ms(arrivalMs),
@@ -47,7 +50,8 @@ export const sized = (
   size,
   vmType: undefined,
   count,
-  zone
+  zone,
+  rootVolumeGiB
 })
 
 /** A request of a named VM type. */
@@ -57,7 +61,8 @@ export const typed = (
   lifetimeMs: number | undefined,
   vmType: string,
   count = 1,
-  zone: string | undefined = undefined
+  zone: string | undefined = undefined,
+  rootVolumeGiB: number | undefined = undefined
 ): TraceRequest => ({
   line,
   arrivalMs: Units.ms(arrivalMs),
@@ -65,7 +70,8 @@ export const typed = (
   size: undefined,
   vmType: vmType as VmType.VmTypeName,
   count,
-  zone
+  zone,
+  rootVolumeGiB
 })
 
 /** When the last instance of this request would end if started at arrival (undefined: runs to the horizon). */

@@ -15,17 +15,19 @@ const vmType = FastCheck.stringMatching(/^[a-z0-9][a-z0-9._-]{0,15}$/)
 /** A layout, and requests that it can express (no zone without a zone column, count 1 without a count column). */
 const layoutAndRequests = FastCheck.record({
   sized: FastCheck.boolean(),
-  extra: FastCheck.subarray(["zone", "count"] as const).chain((cols) => FastCheck.shuffledSubarray(cols, { minLength: cols.length }))
+  extra: FastCheck.subarray(["zone", "count", "root_volume_gib"] as const).chain((cols) => FastCheck.shuffledSubarray(cols, { minLength: cols.length }))
 }).chain((layout) => {
   const hasZone = layout.extra.includes("zone")
   const hasCount = layout.extra.includes("count")
+  const hasRoot = layout.extra.includes("root_volume_gib")
   const request = FastCheck.record({
     arrival: nat(2 ** 40),
     lifetime: FastCheck.option(nat(2 ** 40), { nil: undefined }),
     size: FastCheck.tuple(FastCheck.integer({ min: 1, max: 512 }), nat(4 * 1024 * 1024), nat(100_000)),
     vmType,
     count: hasCount ? FastCheck.integer({ min: 1, max: 10_000 }) : FastCheck.constant(1),
-    zone: hasZone ? zone : FastCheck.constant(undefined)
+    zone: hasZone ? zone : FastCheck.constant(undefined),
+    root: hasRoot ? FastCheck.option(FastCheck.integer({ min: 1, max: 16384 }), { nil: undefined }) : FastCheck.constant(undefined)
   })
   return FastCheck.tuple(FastCheck.constant(layout as Csv.Layout), FastCheck.array(request, { maxLength: 40 }))
 })
@@ -37,8 +39,8 @@ describe("CSV round trip", () => {
         FastCheck.asyncProperty(layoutAndRequests, async ([layout, rows]) => {
           const requests = rows.map((r, i) =>
             layout.sized
-              ? TraceRequest.sized(i + 2, r.arrival, r.lifetime, Resources.make(...r.size), r.count, r.zone)
-              : TraceRequest.typed(i + 2, r.arrival, r.lifetime, r.vmType, r.count, r.zone)
+              ? TraceRequest.sized(i + 2, r.arrival, r.lifetime, Resources.make(...r.size), r.count, r.zone, r.root)
+              : TraceRequest.typed(i + 2, r.arrival, r.lifetime, r.vmType, r.count, r.zone, r.root)
           )
           const text = Csv.format(requests, layout)
           const plain = Path.join(dir, "t.csv")

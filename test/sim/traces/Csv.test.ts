@@ -74,6 +74,17 @@ describe("CSV reader on broken input", () => {
     await check(`${head}0,10,1,128,2,0,\n`, { line: 2, field: "count" })
     await check(`${head}0,10,1,128,2,1\n`, { line: 2, field: "columns" })
     await check("arrival_ms,lifetime_ms,vm_type\n0,10,m1 small\n", { line: 2, field: "vm_type" })
+    await check("arrival_ms,lifetime_ms,vm_type,root_volume_gib\n0,10,m1.small,0\n", { line: 2, field: "root_volume_gib" }, "≥ 1")
+    await check("arrival_ms,lifetime_ms,vm_type,root_volume_gib\n0,10,m1.small,16385\n", { line: 2, field: "root_volume_gib" }, "16384")
+  })
+
+  it("reads each instance's root volume size (root_volume_gib; empty: none)", async () => {
+    await withTmp(async (dir) => {
+      const file = Path.join(dir, "t.csv")
+      await Fs.writeFile(file, "arrival_ms,lifetime_ms,vm_type,root_volume_gib,count\n0,10,m1.small,8,2\n5,,c1.medium,,1\n")
+      const { requests } = await readAll({ format: "csv", path: file })
+      expect(requests.map((r) => [r.vmType, r.rootVolumeGiB, r.count])).toEqual([["m1.small", 8, 2], ["c1.medium", undefined, 1]])
+    })
   })
 
   it("malformed: skip skips and counts bad rows, keeps the good ones", async () => {
