@@ -36,6 +36,8 @@ OPERATIONS = [
     "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress",
     # Instance attributes (issue 16).
     "DescribeInstanceAttribute", "ModifyInstanceAttribute", "ResetInstanceAttribute",
+    # Image attributes and the reserved-instance listings Eucalyptus answered empty (issue 16).
+    "ModifyImageAttribute", "ResetImageAttribute", "DescribeReservedInstances", "DescribeReservedInstancesOfferings",
 ]
 
 SHAPE_KEYS = ("type", "required", "timestampFormat", "flattened")

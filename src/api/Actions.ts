@@ -1,6 +1,7 @@
 /** The action table: one entry per EC2 action we answer, no reflection. */
 import * as Addresses from "./actions/Addresses.js"
 import * as Images from "./actions/Images.js"
+import * as ImageAttributes from "./actions/ImageAttributes.js"
 import * as InstanceAttributes from "./actions/InstanceAttributes.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
@@ -50,5 +51,9 @@ export const table: H.Table = {
   RevokeSecurityGroupEgress: Vpcs.RevokeSecurityGroupEgress,
   DescribeInstanceAttribute: InstanceAttributes.DescribeInstanceAttribute,
   ModifyInstanceAttribute: InstanceAttributes.ModifyInstanceAttribute,
-  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute
+  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute,
+  ModifyImageAttribute: ImageAttributes.ModifyImageAttribute,
+  ResetImageAttribute: ImageAttributes.ResetImageAttribute,
+  DescribeReservedInstances: ImageAttributes.DescribeReservedInstances,
+  DescribeReservedInstancesOfferings: ImageAttributes.DescribeReservedInstancesOfferings
 }

@@ -9,10 +9,11 @@ import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 import m0001 from "./migrations/0001_initial.js"
+import m0002 from "./migrations/0002_image_launch_permissions.js"
 
 export const FILE_NAME = "eucalyptus.sqlite"
 
-export const migrations = Migrator.fromRecord({ "0001_initial": m0001 })
+export const migrations = Migrator.fromRecord({ "0001_initial": m0001, "0002_image_launch_permissions": m0002 })
 
 const migrate = Migrator.make({})({ loader: migrations })
 

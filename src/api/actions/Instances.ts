@@ -16,6 +16,7 @@ import * as Views from "../Views.js"
 import * as Vpc from "../Vpc.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
+import * as ImageActions from "./Images.js"
 import * as LaunchNetwork from "./LaunchNetwork.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
 
@@ -92,7 +93,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
     if (input.MaxCount > 1000) return yield* Ec2Error.make("InstanceLimitExceeded", `MaxCount ${input.MaxCount} is above the per-request limit of 1000`)
     yield* H.checkGroupIds(input.SecurityGroupIds)
     const image = yield* H.db(Images.get(input.ImageId))
-    if (Option.isNone(image) || (image.value.owner !== rc.account.id && !image.value.public && image.value.owner !== Images.SYSTEM_OWNER)) {
+    const permitted = yield* H.db(Images.permittedTo(rc.account.id))
+    if (Option.isNone(image) || !ImageActions.visible(image.value, rc.account.id, permitted)) {
       return yield* Ec2Error.make("InvalidAMIID.NotFound", `The image id '[${Ec2Error.quote(input.ImageId)}]' does not exist`)
     }
     if (image.value.kind !== "machine") {

@@ -466,6 +466,42 @@ export interface DescribeRegionsResult {
   readonly Regions?: ReadonlyArray<Region>
 }
 
+export interface DescribeReservedInstancesOfferingsRequest {
+  readonly AvailabilityZone?: string
+  readonly IncludeMarketplace?: boolean
+  readonly InstanceType?: string
+  readonly MaxDuration?: number
+  readonly MaxInstanceCount?: number
+  readonly MinDuration?: number
+  readonly OfferingClass?: string
+  readonly ProductDescription?: string
+  readonly ReservedInstancesOfferingIds?: ReadonlyArray<string>
+  readonly AvailabilityZoneId?: string
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly InstanceTenancy?: string
+  readonly OfferingType?: string
+  readonly NextToken?: string
+  readonly MaxResults?: number
+}
+
+export interface DescribeReservedInstancesOfferingsResult {
+  readonly NextToken?: string
+  readonly ReservedInstancesOfferings?: ReadonlyArray<ReservedInstancesOffering>
+}
+
+export interface DescribeReservedInstancesRequest {
+  readonly OfferingClass?: string
+  readonly ReservedInstancesIds?: ReadonlyArray<string>
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly OfferingType?: string
+}
+
+export interface DescribeReservedInstancesResult {
+  readonly ReservedInstances?: ReadonlyArray<ReservedInstances>
+}
+
 export interface DescribeSecurityGroupsRequest {
   readonly GroupIds?: ReadonlyArray<string>
   readonly GroupNames?: ReadonlyArray<string>
@@ -1228,6 +1264,11 @@ export interface LaunchPermission {
   readonly Group?: string
 }
 
+export interface LaunchPermissionModifications {
+  readonly Add?: ReadonlyArray<LaunchPermission>
+  readonly Remove?: ReadonlyArray<LaunchPermission>
+}
+
 export interface LaunchTemplateSpecification {
   readonly LaunchTemplateId?: string
   readonly LaunchTemplateName?: string
@@ -1260,6 +1301,22 @@ export interface MediaDeviceMemoryInfo {
 
 export interface MemoryInfo {
   readonly SizeInMiB?: number
+}
+
+export interface ModifyImageAttributeRequest {
+  readonly Attribute?: string
+  readonly Description?: AttributeValue
+  readonly ImageId: string
+  readonly LaunchPermission?: LaunchPermissionModifications
+  readonly OperationType?: string
+  readonly ProductCodes?: ReadonlyArray<string>
+  readonly UserGroups?: ReadonlyArray<string>
+  readonly UserIds?: ReadonlyArray<string>
+  readonly Value?: string
+  readonly OrganizationArns?: ReadonlyArray<string>
+  readonly OrganizationalUnitArns?: ReadonlyArray<string>
+  readonly ImdsSupport?: AttributeValue
+  readonly DryRun?: boolean
 }
 
 export interface ModifyInstanceAttributeRequest {
@@ -1448,6 +1505,11 @@ export interface PrefixListId {
   readonly PrefixListId?: string
 }
 
+export interface PricingDetail {
+  readonly Count?: number
+  readonly Price?: number
+}
+
 export interface PrivateDnsNameOptionsOnLaunch {
   readonly HostnameType?: string
   readonly EnableResourceNameDnsARecord?: boolean
@@ -1493,6 +1555,11 @@ export interface PublicIpDnsNameOptions {
 export interface RebootInstancesRequest {
   readonly InstanceIds: ReadonlyArray<string>
   readonly DryRun?: boolean
+}
+
+export interface RecurringCharge {
+  readonly Amount?: number
+  readonly Frequency?: string
 }
 
 export interface ReferencedSecurityGroup {
@@ -1552,6 +1619,53 @@ export interface Reservation {
   readonly RequesterId?: string
   readonly Groups?: ReadonlyArray<GroupIdentifier>
   readonly Instances?: ReadonlyArray<Instance>
+}
+
+export interface ReservedInstances {
+  readonly CurrencyCode?: string
+  readonly InstanceTenancy?: string
+  readonly OfferingClass?: string
+  readonly OfferingType?: string
+  readonly RecurringCharges?: ReadonlyArray<RecurringCharge>
+  readonly Scope?: string
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly AvailabilityZoneId?: string
+  readonly ReservedInstancesId?: string
+  readonly InstanceType?: string
+  readonly AvailabilityZone?: string
+  readonly Start?: Timestamp
+  readonly End?: Timestamp
+  readonly Duration?: number
+  readonly UsagePrice?: number
+  readonly FixedPrice?: number
+  readonly InstanceCount?: number
+  readonly ProductDescription?: string
+  readonly State?: string
+}
+
+export interface ReservedInstancesOffering {
+  readonly CurrencyCode?: string
+  readonly InstanceTenancy?: string
+  readonly Marketplace?: boolean
+  readonly OfferingClass?: string
+  readonly OfferingType?: string
+  readonly PricingDetails?: ReadonlyArray<PricingDetail>
+  readonly RecurringCharges?: ReadonlyArray<RecurringCharge>
+  readonly Scope?: string
+  readonly AvailabilityZoneId?: string
+  readonly ReservedInstancesOfferingId?: string
+  readonly InstanceType?: string
+  readonly AvailabilityZone?: string
+  readonly Duration?: number
+  readonly UsagePrice?: number
+  readonly FixedPrice?: number
+  readonly ProductDescription?: string
+}
+
+export interface ResetImageAttributeRequest {
+  readonly Attribute: string
+  readonly ImageId: string
+  readonly DryRun?: boolean
 }
 
 export interface ResetInstanceAttributeRequest {
@@ -1906,6 +2020,10 @@ export interface Operations {
   readonly DescribeInstanceAttribute: { readonly input: DescribeInstanceAttributeRequest; readonly output: InstanceAttribute }
   readonly ModifyInstanceAttribute: { readonly input: ModifyInstanceAttributeRequest; readonly output: NoOutput }
   readonly ResetInstanceAttribute: { readonly input: ResetInstanceAttributeRequest; readonly output: NoOutput }
+  readonly ModifyImageAttribute: { readonly input: ModifyImageAttributeRequest; readonly output: NoOutput }
+  readonly ResetImageAttribute: { readonly input: ResetImageAttributeRequest; readonly output: NoOutput }
+  readonly DescribeReservedInstances: { readonly input: DescribeReservedInstancesRequest; readonly output: DescribeReservedInstancesResult }
+  readonly DescribeReservedInstancesOfferings: { readonly input: DescribeReservedInstancesOfferingsRequest; readonly output: DescribeReservedInstancesOfferingsResult }
 }
 
 export type OperationName = keyof Operations
@@ -1951,4 +2069,8 @@ export const operationNames: ReadonlyArray<OperationName> = [
   "DescribeInstanceAttribute",
   "ModifyInstanceAttribute",
   "ResetInstanceAttribute",
+  "ModifyImageAttribute",
+  "ResetImageAttribute",
+  "DescribeReservedInstances",
+  "DescribeReservedInstancesOfferings",
 ]

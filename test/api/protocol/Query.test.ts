@@ -274,7 +274,11 @@ describe("what @aws-sdk/client-ec2 sends parses back to the SDK's input", () => 
     ["RevokeSecurityGroupEgress", new EC2.RevokeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
     ["DescribeInstanceAttribute", new EC2.DescribeInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "disableApiTermination" })],
     ["ModifyInstanceAttribute", new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1", DisableApiTermination: { Value: true } })],
-    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })]
+    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })],
+    ["ModifyImageAttribute", new EC2.ModifyImageAttributeCommand({ ImageId: "emi-1", LaunchPermission: { Add: [{ Group: "all" }, { UserId: "123456789012" }], Remove: [{ UserId: "210987654321" }] } })],
+    ["ResetImageAttribute", new EC2.ResetImageAttributeCommand({ ImageId: "emi-1", Attribute: "launchPermission" })],
+    ["DescribeReservedInstances", new EC2.DescribeReservedInstancesCommand({ OfferingClass: "standard" })],
+    ["DescribeReservedInstancesOfferings", new EC2.DescribeReservedInstancesOfferingsCommand({ InstanceType: "m1.small", MaxResults: 10 })]
   ]
 
   for (const [action, command] of cases) {

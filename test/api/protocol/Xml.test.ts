@@ -322,7 +322,11 @@ describe("the SDK reads our responses as it reads EC2's", () => {
       output: { InstanceId: "i-1", DisableApiTermination: { Value: true } }
     },
     { op: "ModifyInstanceAttribute", command: new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1" }), output: {} },
-    { op: "ResetInstanceAttribute", command: new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "kernel" }), output: {} }
+    { op: "ResetInstanceAttribute", command: new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "kernel" }), output: {} },
+    { op: "ModifyImageAttribute", command: new EC2.ModifyImageAttributeCommand({ ImageId: "emi-1" }), output: {} },
+    { op: "ResetImageAttribute", command: new EC2.ResetImageAttributeCommand({ ImageId: "emi-1", Attribute: "launchPermission" }), output: {} },
+    { op: "DescribeReservedInstances", command: new EC2.DescribeReservedInstancesCommand({}), output: { ReservedInstances: [] } },
+    { op: "DescribeReservedInstancesOfferings", command: new EC2.DescribeReservedInstancesOfferingsCommand({}), output: { ReservedInstancesOfferings: [] } }
   ]
 
   for (const c of cases) {
