@@ -5,6 +5,7 @@ import * as ImageAttributes from "./actions/ImageAttributes.js"
 import * as InstanceAttributes from "./actions/InstanceAttributes.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
+import * as LaunchTemplates from "./actions/LaunchTemplates.js"
 import * as SecurityGroups from "./actions/SecurityGroups.js"
 import * as Tags from "./actions/Tags.js"
 import * as Vpcs from "./actions/Vpcs.js"
@@ -55,5 +56,11 @@ export const table: H.Table = {
   ModifyImageAttribute: ImageAttributes.ModifyImageAttribute,
   ResetImageAttribute: ImageAttributes.ResetImageAttribute,
   DescribeReservedInstances: ImageAttributes.DescribeReservedInstances,
-  DescribeReservedInstancesOfferings: ImageAttributes.DescribeReservedInstancesOfferings
+  DescribeReservedInstancesOfferings: ImageAttributes.DescribeReservedInstancesOfferings,
+  CreateLaunchTemplate: LaunchTemplates.CreateLaunchTemplate,
+  DescribeLaunchTemplates: LaunchTemplates.DescribeLaunchTemplates,
+  DeleteLaunchTemplate: LaunchTemplates.DeleteLaunchTemplate,
+  CreateLaunchTemplateVersion: LaunchTemplates.CreateLaunchTemplateVersion,
+  DescribeLaunchTemplateVersions: LaunchTemplates.DescribeLaunchTemplateVersions,
+  ModifyLaunchTemplate: LaunchTemplates.ModifyLaunchTemplate
 }

@@ -18,6 +18,7 @@ import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
 import * as ImageActions from "./Images.js"
 import * as LaunchNetwork from "./LaunchNetwork.js"
+import * as LaunchTemplateActions from "./LaunchTemplates.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -80,8 +81,9 @@ const describeReservation = (reservationId: string, rc: H.RequestContext, ids?: 
     return Views.reservation(s, instances, rc.region, tags)
   })
 
-export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
+export const RunInstances: H.Handler<"RunInstances"> = (request, rc) =>
   Effect.gen(function* () {
+    const input = yield* LaunchTemplateActions.merge(request, rc)
     if (input.ImageId === undefined || input.ImageId === "") return yield* Ec2Error.missingParameter("ImageId")
     yield* H.checkImageId(input.ImageId)
     for (const [name, v] of [["MinCount", input.MinCount], ["MaxCount", input.MaxCount]] as const) {

@@ -82,6 +82,10 @@ export const statuses = {
   "InvalidSubnetID.NotFound": 400,
   "InvalidNetworkInterfaceID.NotFound": 400,
   UnsupportedOperation: 400,
+  "InvalidLaunchTemplateId.NotFound": 400,
+  "InvalidLaunchTemplateId.VersionNotFound": 400,
+  "InvalidLaunchTemplateName.NotFoundException": 400,
+  "InvalidLaunchTemplateName.AlreadyExistsException": 400,
   OperationNotPermitted: 400,
   // Server side
   InsufficientInstanceCapacity: 500,
