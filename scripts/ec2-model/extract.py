@@ -40,6 +40,11 @@ OPERATIONS = [
     "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress",
     # Instance attributes (issue 16).
     "DescribeInstanceAttribute", "ModifyInstanceAttribute", "ResetInstanceAttribute",
+    # Image attributes and the reserved-instance listings Eucalyptus answered empty (issue 16).
+    "ModifyImageAttribute", "ResetImageAttribute", "DescribeReservedInstances", "DescribeReservedInstancesOfferings",
+    # Launch templates (issue 16).
+    "CreateLaunchTemplate", "DescribeLaunchTemplates", "DeleteLaunchTemplate", "CreateLaunchTemplateVersion",
+    "DescribeLaunchTemplateVersions", "ModifyLaunchTemplate",
 ]
 
 SHAPE_KEYS = ("type", "required", "timestampFormat", "flattened")

@@ -1,9 +1,11 @@
 /** The action table: one entry per EC2 action we answer, no reflection. */
 import * as Addresses from "./actions/Addresses.js"
 import * as Images from "./actions/Images.js"
+import * as ImageAttributes from "./actions/ImageAttributes.js"
 import * as InstanceAttributes from "./actions/InstanceAttributes.js"
 import * as Instances from "./actions/Instances.js"
 import * as KeyPairs from "./actions/KeyPairs.js"
+import * as LaunchTemplates from "./actions/LaunchTemplates.js"
 import * as SecurityGroups from "./actions/SecurityGroups.js"
 import * as Snapshots from "./actions/Snapshots.js"
 import * as StopStart from "./actions/StopStart.js"
@@ -67,5 +69,15 @@ export const table: H.Table = {
   RevokeSecurityGroupEgress: Vpcs.RevokeSecurityGroupEgress,
   DescribeInstanceAttribute: InstanceAttributes.DescribeInstanceAttribute,
   ModifyInstanceAttribute: InstanceAttributes.ModifyInstanceAttribute,
-  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute
+  ResetInstanceAttribute: InstanceAttributes.ResetInstanceAttribute,
+  ModifyImageAttribute: ImageAttributes.ModifyImageAttribute,
+  ResetImageAttribute: ImageAttributes.ResetImageAttribute,
+  DescribeReservedInstances: ImageAttributes.DescribeReservedInstances,
+  DescribeReservedInstancesOfferings: ImageAttributes.DescribeReservedInstancesOfferings,
+  CreateLaunchTemplate: LaunchTemplates.CreateLaunchTemplate,
+  DescribeLaunchTemplates: LaunchTemplates.DescribeLaunchTemplates,
+  DeleteLaunchTemplate: LaunchTemplates.DeleteLaunchTemplate,
+  CreateLaunchTemplateVersion: LaunchTemplates.CreateLaunchTemplateVersion,
+  DescribeLaunchTemplateVersions: LaunchTemplates.DescribeLaunchTemplateVersions,
+  ModifyLaunchTemplate: LaunchTemplates.ModifyLaunchTemplate
 }

@@ -184,6 +184,7 @@ export const deregister = (id: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     changed(sql)
+    yield* sql`DELETE FROM image_launch_permissions WHERE image_id = ${id}`
     yield* sql`DELETE FROM images WHERE id = ${id}`
     changed(sql)
   })
@@ -222,4 +223,62 @@ export const registerDefaults = (now: number) =>
       now
     })
     return { kernel, ramdisk, machines: [debian, ttylinux] }
+  })
+
+// --- attributes the owner changes (ModifyImageAttribute) ---------------------------------------------
+
+export const setPublic = (id: string, value: boolean) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    changed(sql)
+    yield* sql`UPDATE images SET public = ${value ? 1 : 0} WHERE id = ${id}`
+    changed(sql)
+  })
+
+export const setDescription = (id: string, description: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    changed(sql)
+    yield* sql`UPDATE images SET description = ${description} WHERE id = ${id}`
+    changed(sql)
+  })
+
+/** The accounts (other than the owner) allowed to launch an image, sorted. */
+export const launchPermissions = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ account_id: string }>`SELECT account_id FROM image_launch_permissions WHERE image_id = ${id} ORDER BY account_id`
+    return rows.map((r) => r.account_id)
+  })
+
+/** The images an account has been given launch permission on. */
+export const permittedTo = (accountId: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ image_id: string }>`SELECT image_id FROM image_launch_permissions WHERE account_id = ${accountId}`
+    return new Set(rows.map((r) => r.image_id))
+  })
+
+export const changeLaunchPermissions = (id: string, add: ReadonlyArray<string>, remove: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        for (const a of add) yield* sql`INSERT OR IGNORE INTO image_launch_permissions (image_id, account_id) VALUES (${id}, ${a})`
+        for (const a of remove) yield* sql`DELETE FROM image_launch_permissions WHERE image_id = ${id} AND account_id = ${a}`
+      })
+    )
+  })
+
+export const resetLaunchPermissions = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    changed(sql)
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`DELETE FROM image_launch_permissions WHERE image_id = ${id}`
+        yield* sql`UPDATE images SET public = 0 WHERE id = ${id}`
+      })
+    )
+    changed(sql)
   })

@@ -12,7 +12,9 @@ import * as BlockDevices from "./BlockDevices.js"
 
 const rootType = (i: Images.Image) => (Images.rootSnapshot(i) !== undefined ? "ebs" : "instance-store")
 
-const visible = (i: Images.Image, accountId: string) => i.owner === accountId || i.public || i.owner === Images.SYSTEM_OWNER
+/** Whether an account sees (and may launch) an image: its own, public, the cloud's, or shared with it. */
+export const visible = (i: Images.Image, accountId: string, permitted?: ReadonlySet<string>) =>
+  i.owner === accountId || i.public || i.owner === Images.SYSTEM_OWNER || permitted?.has(i.id) === true
 
 const shape = (i: Images.Image, tags: ReadonlyArray<Tags.Tag> | undefined): Shapes.Image => ({
   ImageId: i.id,
@@ -40,7 +42,8 @@ export const DescribeImages: H.Handler<"DescribeImages"> = (input, rc) =>
   Effect.gen(function* () {
     yield* H.dryRun(input)
     for (const id of input.ImageIds ?? []) yield* H.checkImageId(id)
-    const all = (yield* H.db(Images.all)).filter((i) => visible(i, rc.account.id))
+    const permitted = yield* H.db(Images.permittedTo(rc.account.id))
+    const all = (yield* H.db(Images.all)).filter((i) => visible(i, rc.account.id, permitted))
     const tags = yield* H.db(Tags.byResource(rc.account.id))
     const ids = input.ImageIds ?? []
     const missing = ids.filter((id) => !all.some((i) => i.id === id))
@@ -135,11 +138,12 @@ export const RegisterImage: H.Handler<"RegisterImage"> = (input, rc) =>
     return { ImageId: id }
   })
 
-const owned = (id: string, accountId: string) =>
+export const owned = (id: string, accountId: string) =>
   Effect.gen(function* () {
     yield* H.checkImageId(id)
     const img = yield* H.db(Images.get(id))
-    if (Option.isNone(img) || !visible(img.value, accountId)) {
+    const permitted = yield* H.db(Images.permittedTo(accountId))
+    if (Option.isNone(img) || !visible(img.value, accountId, permitted)) {
       return yield* Ec2Error.make("InvalidAMIID.NotFound", `The image id '[${Ec2Error.quote(id)}]' does not exist`)
     }
     return img.value
@@ -166,8 +170,10 @@ export const DescribeImageAttribute: H.Handler<"DescribeImageAttribute"> = (inpu
         return { ...base, KernelId: img.kernelId !== undefined ? { Value: img.kernelId } : {} }
       case "ramdisk":
         return { ...base, RamdiskId: img.ramdiskId !== undefined ? { Value: img.ramdiskId } : {} }
-      case "launchPermission":
-        return { ...base, LaunchPermissions: img.public || img.owner === Images.SYSTEM_OWNER ? [{ Group: "all" }] : [] }
+      case "launchPermission": {
+        const accounts = img.owner === rc.account.id ? yield* H.db(Images.launchPermissions(img.id)) : []
+        return { ...base, LaunchPermissions: [...(img.public || img.owner === Images.SYSTEM_OWNER ? [{ Group: "all" }] : []), ...accounts.map((a) => ({ UserId: a }))] }
+      }
       case "productCodes":
         return { ...base, ProductCodes: [] }
       case "blockDeviceMapping":

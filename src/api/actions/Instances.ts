@@ -18,7 +18,9 @@ import * as BlockDevices from "./BlockDevices.js"
 import * as Vpc from "../Vpc.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
+import * as ImageActions from "./Images.js"
 import * as LaunchNetwork from "./LaunchNetwork.js"
+import * as LaunchTemplateActions from "./LaunchTemplates.js"
 import type * as Shapes from "../protocol/Ec2Shapes.js"
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -81,8 +83,9 @@ const describeReservation = (reservationId: string, rc: H.RequestContext, ids?: 
     return Views.reservation(s, instances, rc.region, tags)
   })
 
-export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
+export const RunInstances: H.Handler<"RunInstances"> = (request, rc) =>
   Effect.gen(function* () {
+    const input = yield* LaunchTemplateActions.merge(request, rc)
     if (input.ImageId === undefined || input.ImageId === "") return yield* Ec2Error.missingParameter("ImageId")
     yield* H.checkImageId(input.ImageId)
     for (const [name, v] of [["MinCount", input.MinCount], ["MaxCount", input.MaxCount]] as const) {
@@ -94,7 +97,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (input, rc) =>
     if (input.MaxCount > 1000) return yield* Ec2Error.make("InstanceLimitExceeded", `MaxCount ${input.MaxCount} is above the per-request limit of 1000`)
     yield* H.checkGroupIds(input.SecurityGroupIds)
     const image = yield* H.db(Images.get(input.ImageId))
-    if (Option.isNone(image) || (image.value.owner !== rc.account.id && !image.value.public && image.value.owner !== Images.SYSTEM_OWNER)) {
+    const permitted = yield* H.db(Images.permittedTo(rc.account.id))
+    if (Option.isNone(image) || !ImageActions.visible(image.value, rc.account.id, permitted)) {
       return yield* Ec2Error.make("InvalidAMIID.NotFound", `The image id '[${Ec2Error.quote(input.ImageId)}]' does not exist`)
     }
     if (image.value.kind !== "machine") {

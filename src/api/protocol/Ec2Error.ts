@@ -93,6 +93,10 @@ export const statuses = {
   "InvalidVpcID.NotFound": 400,
   "InvalidSubnetID.NotFound": 400,
   "InvalidNetworkInterfaceID.NotFound": 400,
+  "InvalidLaunchTemplateId.NotFound": 400,
+  "InvalidLaunchTemplateId.VersionNotFound": 400,
+  "InvalidLaunchTemplateName.NotFoundException": 400,
+  "InvalidLaunchTemplateName.AlreadyExistsException": 400,
   // Server side
   InsufficientInstanceCapacity: 500,
   InsufficientVolumeCapacity: 500,

@@ -9,6 +9,26 @@ export type Timestamp = number
 /** The output of operations the model gives no output shape; EC2 answers `<return>true</return>`. */
 export type NoOutput = Readonly<Record<string, never>>
 
+export interface AcceleratorCount {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface AcceleratorCountRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface AcceleratorTotalMemoryMiB {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface AcceleratorTotalMemoryMiBRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
 export interface AccountAttribute {
   readonly AttributeName?: string
   readonly AttributeValues?: ReadonlyArray<AccountAttributeValue>
@@ -164,6 +184,24 @@ export interface AvailabilityZoneSubGeography {
   readonly Name?: string
 }
 
+export interface BaselineEbsBandwidthMbps {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface BaselineEbsBandwidthMbpsRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface BaselinePerformanceFactors {
+  readonly Cpu?: CpuPerformanceFactor
+}
+
+export interface BaselinePerformanceFactorsRequest {
+  readonly Cpu?: CpuPerformanceFactorRequest
+}
+
 export interface BlobAttributeValue {
   readonly Value?: Uint8Array
 }
@@ -205,6 +243,12 @@ export interface ConnectionTrackingConfiguration {
   readonly UdpTimeout?: number
 }
 
+export interface ConnectionTrackingSpecification {
+  readonly TcpEstablishedTimeout?: number
+  readonly UdpTimeout?: number
+  readonly UdpStreamTimeout?: number
+}
+
 export interface ConnectionTrackingSpecificationRequest {
   readonly TcpEstablishedTimeout?: number
   readonly UdpStreamTimeout?: number
@@ -231,12 +275,51 @@ export interface CpuOptionsRequest {
   readonly NestedVirtualization?: string
 }
 
+export interface CpuPerformanceFactor {
+  readonly References?: ReadonlyArray<PerformanceFactorReference>
+}
+
+export interface CpuPerformanceFactorRequest {
+  readonly References?: ReadonlyArray<PerformanceFactorReferenceRequest>
+}
+
 export interface CreateKeyPairRequest {
   readonly KeyName: string
   readonly KeyType?: string
   readonly TagSpecifications?: ReadonlyArray<TagSpecification>
   readonly KeyFormat?: string
   readonly DryRun?: boolean
+}
+
+export interface CreateLaunchTemplateRequest {
+  readonly DryRun?: boolean
+  readonly ClientToken?: string
+  readonly LaunchTemplateName: string
+  readonly VersionDescription?: string
+  readonly LaunchTemplateData: RequestLaunchTemplateData
+  readonly Operator?: OperatorRequest
+  readonly TagSpecifications?: ReadonlyArray<TagSpecification>
+}
+
+export interface CreateLaunchTemplateResult {
+  readonly LaunchTemplate?: LaunchTemplate
+  readonly Warning?: ValidationWarning
+}
+
+export interface CreateLaunchTemplateVersionRequest {
+  readonly DryRun?: boolean
+  readonly ClientToken?: string
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+  readonly SourceVersion?: string
+  readonly VersionDescription?: string
+  readonly LaunchTemplateData: RequestLaunchTemplateData
+  readonly ResolveAlias?: boolean
+}
+
+export interface CreateLaunchTemplateVersionResult {
+  readonly LaunchTemplateVersion?: LaunchTemplateVersion
+  readonly Warning?: ValidationWarning
 }
 
 export interface CreateSecurityGroupRequest {
@@ -317,6 +400,10 @@ export interface CreateVpcResult {
   readonly Vpc?: Vpc
 }
 
+export interface CreditSpecification {
+  readonly CpuCredits?: string
+}
+
 export interface CreditSpecificationRequest {
   readonly CpuCredits: string
 }
@@ -336,6 +423,16 @@ export interface DeleteKeyPairRequest {
 export interface DeleteKeyPairResult {
   readonly Return?: boolean
   readonly KeyPairId?: string
+}
+
+export interface DeleteLaunchTemplateRequest {
+  readonly DryRun?: boolean
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+}
+
+export interface DeleteLaunchTemplateResult {
+  readonly LaunchTemplate?: LaunchTemplate
 }
 
 export interface DeleteSecurityGroupRequest {
@@ -497,6 +594,40 @@ export interface DescribeKeyPairsResult {
   readonly KeyPairs?: ReadonlyArray<KeyPairInfo>
 }
 
+export interface DescribeLaunchTemplateVersionsRequest {
+  readonly DryRun?: boolean
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+  readonly Versions?: ReadonlyArray<string>
+  readonly MinVersion?: string
+  readonly MaxVersion?: string
+  readonly NextToken?: string
+  readonly MaxResults?: number
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly ResolveAlias?: boolean
+  readonly IncludeManagedResources?: boolean
+}
+
+export interface DescribeLaunchTemplateVersionsResult {
+  readonly LaunchTemplateVersions?: ReadonlyArray<LaunchTemplateVersion>
+  readonly NextToken?: string
+}
+
+export interface DescribeLaunchTemplatesRequest {
+  readonly DryRun?: boolean
+  readonly LaunchTemplateIds?: ReadonlyArray<string>
+  readonly LaunchTemplateNames?: ReadonlyArray<string>
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly NextToken?: string
+  readonly MaxResults?: number
+  readonly IncludeManagedResources?: boolean
+}
+
+export interface DescribeLaunchTemplatesResult {
+  readonly LaunchTemplates?: ReadonlyArray<LaunchTemplate>
+  readonly NextToken?: string
+}
+
 export interface DescribeNetworkInterfacesRequest {
   readonly NextToken?: string
   readonly MaxResults?: number
@@ -520,6 +651,42 @@ export interface DescribeRegionsRequest {
 
 export interface DescribeRegionsResult {
   readonly Regions?: ReadonlyArray<Region>
+}
+
+export interface DescribeReservedInstancesOfferingsRequest {
+  readonly AvailabilityZone?: string
+  readonly IncludeMarketplace?: boolean
+  readonly InstanceType?: string
+  readonly MaxDuration?: number
+  readonly MaxInstanceCount?: number
+  readonly MinDuration?: number
+  readonly OfferingClass?: string
+  readonly ProductDescription?: string
+  readonly ReservedInstancesOfferingIds?: ReadonlyArray<string>
+  readonly AvailabilityZoneId?: string
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly InstanceTenancy?: string
+  readonly OfferingType?: string
+  readonly NextToken?: string
+  readonly MaxResults?: number
+}
+
+export interface DescribeReservedInstancesOfferingsResult {
+  readonly NextToken?: string
+  readonly ReservedInstancesOfferings?: ReadonlyArray<ReservedInstancesOffering>
+}
+
+export interface DescribeReservedInstancesRequest {
+  readonly OfferingClass?: string
+  readonly ReservedInstancesIds?: ReadonlyArray<string>
+  readonly DryRun?: boolean
+  readonly Filters?: ReadonlyArray<Filter>
+  readonly OfferingType?: string
+}
+
+export interface DescribeReservedInstancesResult {
+  readonly ReservedInstances?: ReadonlyArray<ReservedInstances>
 }
 
 export interface DescribeSecurityGroupsRequest {
@@ -735,6 +902,10 @@ export interface ElasticGpuAssociation {
 
 export interface ElasticGpuSpecification {
   readonly Type: string
+}
+
+export interface ElasticGpuSpecificationResponse {
+  readonly Type?: string
 }
 
 export interface ElasticInferenceAccelerator {
@@ -1048,6 +1219,10 @@ export interface InstanceIpv6Address {
   readonly IsPrimaryIpv6?: boolean
 }
 
+export interface InstanceIpv6AddressRequest {
+  readonly Ipv6Address?: string
+}
+
 export interface InstanceIpv6Prefix {
   readonly Ipv6Prefix?: string
 }
@@ -1164,6 +1339,64 @@ export interface InstancePrivateIpAddress {
   readonly Primary?: boolean
   readonly PrivateDnsName?: string
   readonly PrivateIpAddress?: string
+}
+
+export interface InstanceRequirements {
+  readonly VCpuCount?: VCpuCountRange
+  readonly MemoryMiB?: MemoryMiB
+  readonly CpuManufacturers?: ReadonlyArray<string>
+  readonly MemoryGiBPerVCpu?: MemoryGiBPerVCpu
+  readonly ExcludedInstanceTypes?: ReadonlyArray<string>
+  readonly InstanceGenerations?: ReadonlyArray<string>
+  readonly SpotMaxPricePercentageOverLowestPrice?: number
+  readonly OnDemandMaxPricePercentageOverLowestPrice?: number
+  readonly BareMetal?: string
+  readonly BurstablePerformance?: string
+  readonly RequireHibernateSupport?: boolean
+  readonly NetworkInterfaceCount?: NetworkInterfaceCount
+  readonly LocalStorage?: string
+  readonly LocalStorageTypes?: ReadonlyArray<string>
+  readonly TotalLocalStorageGB?: TotalLocalStorageGB
+  readonly BaselineEbsBandwidthMbps?: BaselineEbsBandwidthMbps
+  readonly AcceleratorTypes?: ReadonlyArray<string>
+  readonly AcceleratorCount?: AcceleratorCount
+  readonly AcceleratorManufacturers?: ReadonlyArray<string>
+  readonly AcceleratorNames?: ReadonlyArray<string>
+  readonly AcceleratorTotalMemoryMiB?: AcceleratorTotalMemoryMiB
+  readonly NetworkBandwidthGbps?: NetworkBandwidthGbps
+  readonly AllowedInstanceTypes?: ReadonlyArray<string>
+  readonly MaxSpotPriceAsPercentageOfOptimalOnDemandPrice?: number
+  readonly BaselinePerformanceFactors?: BaselinePerformanceFactors
+  readonly RequireEncryptionInTransit?: boolean
+}
+
+export interface InstanceRequirementsRequest {
+  readonly VCpuCount: VCpuCountRangeRequest
+  readonly MemoryMiB: MemoryMiBRequest
+  readonly CpuManufacturers?: ReadonlyArray<string>
+  readonly MemoryGiBPerVCpu?: MemoryGiBPerVCpuRequest
+  readonly ExcludedInstanceTypes?: ReadonlyArray<string>
+  readonly InstanceGenerations?: ReadonlyArray<string>
+  readonly SpotMaxPricePercentageOverLowestPrice?: number
+  readonly OnDemandMaxPricePercentageOverLowestPrice?: number
+  readonly BareMetal?: string
+  readonly BurstablePerformance?: string
+  readonly RequireHibernateSupport?: boolean
+  readonly NetworkInterfaceCount?: NetworkInterfaceCountRequest
+  readonly LocalStorage?: string
+  readonly LocalStorageTypes?: ReadonlyArray<string>
+  readonly TotalLocalStorageGB?: TotalLocalStorageGBRequest
+  readonly BaselineEbsBandwidthMbps?: BaselineEbsBandwidthMbpsRequest
+  readonly AcceleratorTypes?: ReadonlyArray<string>
+  readonly AcceleratorCount?: AcceleratorCountRequest
+  readonly AcceleratorManufacturers?: ReadonlyArray<string>
+  readonly AcceleratorNames?: ReadonlyArray<string>
+  readonly AcceleratorTotalMemoryMiB?: AcceleratorTotalMemoryMiBRequest
+  readonly NetworkBandwidthGbps?: NetworkBandwidthGbpsRequest
+  readonly AllowedInstanceTypes?: ReadonlyArray<string>
+  readonly MaxSpotPriceAsPercentageOfOptimalOnDemandPrice?: number
+  readonly BaselinePerformanceFactors?: BaselinePerformanceFactorsRequest
+  readonly RequireEncryptionInTransit?: boolean
 }
 
 export interface InstanceSecondaryInterface {
@@ -1315,11 +1548,19 @@ export interface Ipv4PrefixSpecificationRequest {
   readonly Ipv4Prefix?: string
 }
 
+export interface Ipv4PrefixSpecificationResponse {
+  readonly Ipv4Prefix?: string
+}
+
 export interface Ipv6PrefixSpecification {
   readonly Ipv6Prefix?: string
 }
 
 export interface Ipv6PrefixSpecificationRequest {
+  readonly Ipv6Prefix?: string
+}
+
+export interface Ipv6PrefixSpecificationResponse {
   readonly Ipv6Prefix?: string
 }
 
@@ -1353,10 +1594,342 @@ export interface LaunchPermission {
   readonly Group?: string
 }
 
+export interface LaunchPermissionModifications {
+  readonly Add?: ReadonlyArray<LaunchPermission>
+  readonly Remove?: ReadonlyArray<LaunchPermission>
+}
+
+export interface LaunchTemplate {
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+  readonly CreateTime?: Timestamp
+  readonly CreatedBy?: string
+  readonly DefaultVersionNumber?: number
+  readonly LatestVersionNumber?: number
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly Operator?: OperatorResponse
+}
+
+export interface LaunchTemplateBlockDeviceMapping {
+  readonly DeviceName?: string
+  readonly VirtualName?: string
+  readonly Ebs?: LaunchTemplateEbsBlockDevice
+  readonly NoDevice?: string
+}
+
+export interface LaunchTemplateBlockDeviceMappingRequest {
+  readonly DeviceName?: string
+  readonly VirtualName?: string
+  readonly Ebs?: LaunchTemplateEbsBlockDeviceRequest
+  readonly NoDevice?: string
+}
+
+export interface LaunchTemplateCapacityReservationSpecificationRequest {
+  readonly CapacityReservationPreference?: string
+  readonly CapacityReservationTarget?: CapacityReservationTarget
+}
+
+export interface LaunchTemplateCapacityReservationSpecificationResponse {
+  readonly CapacityReservationPreference?: string
+  readonly CapacityReservationTarget?: CapacityReservationTargetResponse
+}
+
+export interface LaunchTemplateCpuOptions {
+  readonly CoreCount?: number
+  readonly ThreadsPerCore?: number
+  readonly AmdSevSnp?: string
+  readonly NestedVirtualization?: string
+}
+
+export interface LaunchTemplateCpuOptionsRequest {
+  readonly CoreCount?: number
+  readonly ThreadsPerCore?: number
+  readonly AmdSevSnp?: string
+  readonly NestedVirtualization?: string
+}
+
+export interface LaunchTemplateEbsBlockDevice {
+  readonly Encrypted?: boolean
+  readonly DeleteOnTermination?: boolean
+  readonly Iops?: number
+  readonly KmsKeyId?: string
+  readonly SnapshotId?: string
+  readonly VolumeSize?: number
+  readonly VolumeType?: string
+  readonly Throughput?: number
+  readonly VolumeInitializationRate?: number
+  readonly EbsCardIndex?: number
+}
+
+export interface LaunchTemplateEbsBlockDeviceRequest {
+  readonly Encrypted?: boolean
+  readonly DeleteOnTermination?: boolean
+  readonly Iops?: number
+  readonly KmsKeyId?: string
+  readonly SnapshotId?: string
+  readonly VolumeSize?: number
+  readonly VolumeType?: string
+  readonly Throughput?: number
+  readonly VolumeInitializationRate?: number
+  readonly EbsCardIndex?: number
+}
+
+export interface LaunchTemplateElasticInferenceAccelerator {
+  readonly Type: string
+  readonly Count?: number
+}
+
+export interface LaunchTemplateElasticInferenceAcceleratorResponse {
+  readonly Type?: string
+  readonly Count?: number
+}
+
+export interface LaunchTemplateEnaSrdSpecification {
+  readonly EnaSrdEnabled?: boolean
+  readonly EnaSrdUdpSpecification?: LaunchTemplateEnaSrdUdpSpecification
+}
+
+export interface LaunchTemplateEnaSrdUdpSpecification {
+  readonly EnaSrdUdpEnabled?: boolean
+}
+
+export interface LaunchTemplateEnclaveOptions {
+  readonly Enabled?: boolean
+}
+
+export interface LaunchTemplateEnclaveOptionsRequest {
+  readonly Enabled?: boolean
+}
+
+export interface LaunchTemplateHibernationOptions {
+  readonly Configured?: boolean
+}
+
+export interface LaunchTemplateHibernationOptionsRequest {
+  readonly Configured?: boolean
+}
+
+export interface LaunchTemplateIamInstanceProfileSpecification {
+  readonly Arn?: string
+  readonly Name?: string
+}
+
+export interface LaunchTemplateIamInstanceProfileSpecificationRequest {
+  readonly Arn?: string
+  readonly Name?: string
+}
+
+export interface LaunchTemplateInstanceMaintenanceOptions {
+  readonly AutoRecovery?: string
+}
+
+export interface LaunchTemplateInstanceMaintenanceOptionsRequest {
+  readonly AutoRecovery?: string
+}
+
+export interface LaunchTemplateInstanceMarketOptions {
+  readonly MarketType?: string
+  readonly SpotOptions?: LaunchTemplateSpotMarketOptions
+}
+
+export interface LaunchTemplateInstanceMarketOptionsRequest {
+  readonly MarketType?: string
+  readonly SpotOptions?: LaunchTemplateSpotMarketOptionsRequest
+}
+
+export interface LaunchTemplateInstanceMetadataOptions {
+  readonly State?: string
+  readonly HttpTokens?: string
+  readonly HttpPutResponseHopLimit?: number
+  readonly HttpEndpoint?: string
+  readonly HttpProtocolIpv6?: string
+  readonly InstanceMetadataTags?: string
+}
+
+export interface LaunchTemplateInstanceMetadataOptionsRequest {
+  readonly HttpTokens?: string
+  readonly HttpPutResponseHopLimit?: number
+  readonly HttpEndpoint?: string
+  readonly HttpProtocolIpv6?: string
+  readonly InstanceMetadataTags?: string
+}
+
+export interface LaunchTemplateInstanceNetworkInterfaceSpecification {
+  readonly AssociateCarrierIpAddress?: boolean
+  readonly AssociatePublicIpAddress?: boolean
+  readonly DeleteOnTermination?: boolean
+  readonly Description?: string
+  readonly DeviceIndex?: number
+  readonly Groups?: ReadonlyArray<string>
+  readonly InterfaceType?: string
+  readonly Ipv6AddressCount?: number
+  readonly Ipv6Addresses?: ReadonlyArray<InstanceIpv6Address>
+  readonly NetworkInterfaceId?: string
+  readonly PrivateIpAddress?: string
+  readonly PrivateIpAddresses?: ReadonlyArray<PrivateIpAddressSpecification>
+  readonly SecondaryPrivateIpAddressCount?: number
+  readonly SubnetId?: string
+  readonly NetworkCardIndex?: number
+  readonly Ipv4Prefixes?: ReadonlyArray<Ipv4PrefixSpecificationResponse>
+  readonly Ipv4PrefixCount?: number
+  readonly Ipv6Prefixes?: ReadonlyArray<Ipv6PrefixSpecificationResponse>
+  readonly Ipv6PrefixCount?: number
+  readonly PrimaryIpv6?: boolean
+  readonly EnaSrdSpecification?: LaunchTemplateEnaSrdSpecification
+  readonly ConnectionTrackingSpecification?: ConnectionTrackingSpecification
+  readonly EnaQueueCount?: number
+}
+
+export interface LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+  readonly AssociateCarrierIpAddress?: boolean
+  readonly AssociatePublicIpAddress?: boolean
+  readonly DeleteOnTermination?: boolean
+  readonly Description?: string
+  readonly DeviceIndex?: number
+  readonly Groups?: ReadonlyArray<string>
+  readonly InterfaceType?: string
+  readonly Ipv6AddressCount?: number
+  readonly Ipv6Addresses?: ReadonlyArray<InstanceIpv6AddressRequest>
+  readonly NetworkInterfaceId?: string
+  readonly PrivateIpAddress?: string
+  readonly PrivateIpAddresses?: ReadonlyArray<PrivateIpAddressSpecification>
+  readonly SecondaryPrivateIpAddressCount?: number
+  readonly SubnetId?: string
+  readonly NetworkCardIndex?: number
+  readonly Ipv4Prefixes?: ReadonlyArray<Ipv4PrefixSpecificationRequest>
+  readonly Ipv4PrefixCount?: number
+  readonly Ipv6Prefixes?: ReadonlyArray<Ipv6PrefixSpecificationRequest>
+  readonly Ipv6PrefixCount?: number
+  readonly PrimaryIpv6?: boolean
+  readonly EnaSrdSpecification?: EnaSrdSpecificationRequest
+  readonly ConnectionTrackingSpecification?: ConnectionTrackingSpecificationRequest
+  readonly EnaQueueCount?: number
+}
+
+export interface LaunchTemplateInstanceSecondaryInterfaceSpecification {
+  readonly DeleteOnTermination?: boolean
+  readonly DeviceIndex?: number
+  readonly PrivateIpAddresses?: ReadonlyArray<SecondaryInterfacePrivateIpAddressSpecification>
+  readonly PrivateIpAddressCount?: number
+  readonly SecondarySubnetId?: string
+  readonly InterfaceType?: string
+  readonly NetworkCardIndex?: number
+}
+
+export interface LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+  readonly DeleteOnTermination?: boolean
+  readonly DeviceIndex?: number
+  readonly PrivateIpAddresses?: ReadonlyArray<SecondaryInterfacePrivateIpAddressSpecificationRequest>
+  readonly PrivateIpAddressCount?: number
+  readonly SecondarySubnetId?: string
+  readonly InterfaceType?: string
+  readonly NetworkCardIndex?: number
+}
+
+export interface LaunchTemplateLicenseConfiguration {
+  readonly LicenseConfigurationArn?: string
+}
+
+export interface LaunchTemplateLicenseConfigurationRequest {
+  readonly LicenseConfigurationArn?: string
+}
+
+export interface LaunchTemplateNetworkPerformanceOptions {
+  readonly BandwidthWeighting?: string
+}
+
+export interface LaunchTemplateNetworkPerformanceOptionsRequest {
+  readonly BandwidthWeighting?: string
+}
+
+export interface LaunchTemplatePlacement {
+  readonly AvailabilityZone?: string
+  readonly AvailabilityZoneId?: string
+  readonly Affinity?: string
+  readonly GroupName?: string
+  readonly HostId?: string
+  readonly Tenancy?: string
+  readonly SpreadDomain?: string
+  readonly HostResourceGroupArn?: string
+  readonly PartitionNumber?: number
+  readonly GroupId?: string
+}
+
+export interface LaunchTemplatePlacementRequest {
+  readonly AvailabilityZone?: string
+  readonly AvailabilityZoneId?: string
+  readonly Affinity?: string
+  readonly GroupName?: string
+  readonly HostId?: string
+  readonly Tenancy?: string
+  readonly SpreadDomain?: string
+  readonly HostResourceGroupArn?: string
+  readonly PartitionNumber?: number
+  readonly GroupId?: string
+}
+
+export interface LaunchTemplatePrivateDnsNameOptions {
+  readonly HostnameType?: string
+  readonly EnableResourceNameDnsARecord?: boolean
+  readonly EnableResourceNameDnsAAAARecord?: boolean
+}
+
+export interface LaunchTemplatePrivateDnsNameOptionsRequest {
+  readonly HostnameType?: string
+  readonly EnableResourceNameDnsARecord?: boolean
+  readonly EnableResourceNameDnsAAAARecord?: boolean
+}
+
 export interface LaunchTemplateSpecification {
   readonly LaunchTemplateId?: string
   readonly LaunchTemplateName?: string
   readonly Version?: string
+}
+
+export interface LaunchTemplateSpotMarketOptions {
+  readonly MaxPrice?: string
+  readonly SpotInstanceType?: string
+  readonly BlockDurationMinutes?: number
+  readonly ValidUntil?: Timestamp
+  readonly InstanceInterruptionBehavior?: string
+}
+
+export interface LaunchTemplateSpotMarketOptionsRequest {
+  readonly MaxPrice?: string
+  readonly SpotInstanceType?: string
+  readonly BlockDurationMinutes?: number
+  readonly ValidUntil?: Timestamp
+  readonly InstanceInterruptionBehavior?: string
+}
+
+export interface LaunchTemplateTagSpecification {
+  readonly ResourceType?: string
+  readonly Tags?: ReadonlyArray<Tag>
+}
+
+export interface LaunchTemplateTagSpecificationRequest {
+  readonly ResourceType?: string
+  readonly Tags?: ReadonlyArray<Tag>
+}
+
+export interface LaunchTemplateVersion {
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+  readonly VersionNumber?: number
+  readonly VersionDescription?: string
+  readonly CreateTime?: Timestamp
+  readonly CreatedBy?: string
+  readonly DefaultVersion?: boolean
+  readonly LaunchTemplateData?: ResponseLaunchTemplateData
+  readonly Operator?: OperatorResponse
+}
+
+export interface LaunchTemplatesMonitoring {
+  readonly Enabled?: boolean
+}
+
+export interface LaunchTemplatesMonitoringRequest {
+  readonly Enabled?: boolean
 }
 
 export interface LicenseConfiguration {
@@ -1383,8 +1956,44 @@ export interface MediaDeviceMemoryInfo {
   readonly SizeInMiB?: number
 }
 
+export interface MemoryGiBPerVCpu {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface MemoryGiBPerVCpuRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
 export interface MemoryInfo {
   readonly SizeInMiB?: number
+}
+
+export interface MemoryMiB {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface MemoryMiBRequest {
+  readonly Min: number
+  readonly Max?: number
+}
+
+export interface ModifyImageAttributeRequest {
+  readonly Attribute?: string
+  readonly Description?: AttributeValue
+  readonly ImageId: string
+  readonly LaunchPermission?: LaunchPermissionModifications
+  readonly OperationType?: string
+  readonly ProductCodes?: ReadonlyArray<string>
+  readonly UserGroups?: ReadonlyArray<string>
+  readonly UserIds?: ReadonlyArray<string>
+  readonly Value?: string
+  readonly OrganizationArns?: ReadonlyArray<string>
+  readonly OrganizationalUnitArns?: ReadonlyArray<string>
+  readonly ImdsSupport?: AttributeValue
+  readonly DryRun?: boolean
 }
 
 export interface ModifyInstanceAttributeRequest {
@@ -1407,6 +2016,18 @@ export interface ModifyInstanceAttributeRequest {
   readonly EnaSupport?: AttributeBooleanValue
 }
 
+export interface ModifyLaunchTemplateRequest {
+  readonly DryRun?: boolean
+  readonly ClientToken?: string
+  readonly LaunchTemplateId?: string
+  readonly LaunchTemplateName?: string
+  readonly DefaultVersion?: string
+}
+
+export interface ModifyLaunchTemplateResult {
+  readonly LaunchTemplate?: LaunchTemplate
+}
+
 export interface ModifySnapshotAttributeRequest {
   readonly Attribute?: string
   readonly CreateVolumePermission?: CreateVolumePermissionModifications
@@ -1419,6 +2040,16 @@ export interface ModifySnapshotAttributeRequest {
 
 export interface Monitoring {
   readonly State?: string
+}
+
+export interface NetworkBandwidthGbps {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface NetworkBandwidthGbpsRequest {
+  readonly Min?: number
+  readonly Max?: number
 }
 
 export interface NetworkCardInfo {
@@ -1513,6 +2144,16 @@ export interface NetworkInterfaceAttachment {
   readonly EnaQueueCount?: number
 }
 
+export interface NetworkInterfaceCount {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface NetworkInterfaceCountRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
 export interface NetworkInterfaceIpv6Address {
   readonly Ipv6Address?: string
   readonly PublicIpv6DnsName?: string
@@ -1561,6 +2202,14 @@ export interface OperatorResponse {
   readonly HiddenByDefault?: boolean
 }
 
+export interface PerformanceFactorReference {
+  readonly InstanceFamily?: string
+}
+
+export interface PerformanceFactorReferenceRequest {
+  readonly InstanceFamily?: string
+}
+
 export interface Placement {
   readonly AvailabilityZoneId?: string
   readonly Affinity?: string
@@ -1581,6 +2230,11 @@ export interface PlacementGroupInfo {
 export interface PrefixListId {
   readonly Description?: string
   readonly PrefixListId?: string
+}
+
+export interface PricingDetail {
+  readonly Count?: number
+  readonly Price?: number
 }
 
 export interface PrivateDnsNameOptionsOnLaunch {
@@ -1628,6 +2282,11 @@ export interface PublicIpDnsNameOptions {
 export interface RebootInstancesRequest {
   readonly InstanceIds: ReadonlyArray<string>
   readonly DryRun?: boolean
+}
+
+export interface RecurringCharge {
+  readonly Amount?: number
+  readonly Frequency?: string
 }
 
 export interface ReferencedSecurityGroup {
@@ -1681,6 +2340,43 @@ export interface ReleaseAddressRequest {
   readonly DryRun?: boolean
 }
 
+export interface RequestLaunchTemplateData {
+  readonly KernelId?: string
+  readonly EbsOptimized?: boolean
+  readonly IamInstanceProfile?: LaunchTemplateIamInstanceProfileSpecificationRequest
+  readonly BlockDeviceMappings?: ReadonlyArray<LaunchTemplateBlockDeviceMappingRequest>
+  readonly NetworkInterfaces?: ReadonlyArray<LaunchTemplateInstanceNetworkInterfaceSpecificationRequest>
+  readonly ImageId?: string
+  readonly InstanceType?: string
+  readonly KeyName?: string
+  readonly Monitoring?: LaunchTemplatesMonitoringRequest
+  readonly Placement?: LaunchTemplatePlacementRequest
+  readonly RamDiskId?: string
+  readonly DisableApiTermination?: boolean
+  readonly InstanceInitiatedShutdownBehavior?: string
+  readonly UserData?: string
+  readonly TagSpecifications?: ReadonlyArray<LaunchTemplateTagSpecificationRequest>
+  readonly ElasticGpuSpecifications?: ReadonlyArray<ElasticGpuSpecification>
+  readonly ElasticInferenceAccelerators?: ReadonlyArray<LaunchTemplateElasticInferenceAccelerator>
+  readonly SecurityGroupIds?: ReadonlyArray<string>
+  readonly SecurityGroups?: ReadonlyArray<string>
+  readonly InstanceMarketOptions?: LaunchTemplateInstanceMarketOptionsRequest
+  readonly CreditSpecification?: CreditSpecificationRequest
+  readonly CpuOptions?: LaunchTemplateCpuOptionsRequest
+  readonly CapacityReservationSpecification?: LaunchTemplateCapacityReservationSpecificationRequest
+  readonly LicenseSpecifications?: ReadonlyArray<LaunchTemplateLicenseConfigurationRequest>
+  readonly HibernationOptions?: LaunchTemplateHibernationOptionsRequest
+  readonly MetadataOptions?: LaunchTemplateInstanceMetadataOptionsRequest
+  readonly EnclaveOptions?: LaunchTemplateEnclaveOptionsRequest
+  readonly InstanceRequirements?: InstanceRequirementsRequest
+  readonly PrivateDnsNameOptions?: LaunchTemplatePrivateDnsNameOptionsRequest
+  readonly MaintenanceOptions?: LaunchTemplateInstanceMaintenanceOptionsRequest
+  readonly DisableApiStop?: boolean
+  readonly Operator?: OperatorRequest
+  readonly NetworkPerformanceOptions?: LaunchTemplateNetworkPerformanceOptionsRequest
+  readonly SecondaryInterfaces?: ReadonlyArray<LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest>
+}
+
 export interface Reservation {
   readonly ReservationId?: string
   readonly OwnerId?: string
@@ -1689,10 +2385,94 @@ export interface Reservation {
   readonly Instances?: ReadonlyArray<Instance>
 }
 
+export interface ReservedInstances {
+  readonly CurrencyCode?: string
+  readonly InstanceTenancy?: string
+  readonly OfferingClass?: string
+  readonly OfferingType?: string
+  readonly RecurringCharges?: ReadonlyArray<RecurringCharge>
+  readonly Scope?: string
+  readonly Tags?: ReadonlyArray<Tag>
+  readonly AvailabilityZoneId?: string
+  readonly ReservedInstancesId?: string
+  readonly InstanceType?: string
+  readonly AvailabilityZone?: string
+  readonly Start?: Timestamp
+  readonly End?: Timestamp
+  readonly Duration?: number
+  readonly UsagePrice?: number
+  readonly FixedPrice?: number
+  readonly InstanceCount?: number
+  readonly ProductDescription?: string
+  readonly State?: string
+}
+
+export interface ReservedInstancesOffering {
+  readonly CurrencyCode?: string
+  readonly InstanceTenancy?: string
+  readonly Marketplace?: boolean
+  readonly OfferingClass?: string
+  readonly OfferingType?: string
+  readonly PricingDetails?: ReadonlyArray<PricingDetail>
+  readonly RecurringCharges?: ReadonlyArray<RecurringCharge>
+  readonly Scope?: string
+  readonly AvailabilityZoneId?: string
+  readonly ReservedInstancesOfferingId?: string
+  readonly InstanceType?: string
+  readonly AvailabilityZone?: string
+  readonly Duration?: number
+  readonly UsagePrice?: number
+  readonly FixedPrice?: number
+  readonly ProductDescription?: string
+}
+
+export interface ResetImageAttributeRequest {
+  readonly Attribute: string
+  readonly ImageId: string
+  readonly DryRun?: boolean
+}
+
 export interface ResetInstanceAttributeRequest {
   readonly DryRun?: boolean
   readonly InstanceId: string
   readonly Attribute: string
+}
+
+export interface ResponseLaunchTemplateData {
+  readonly KernelId?: string
+  readonly EbsOptimized?: boolean
+  readonly IamInstanceProfile?: LaunchTemplateIamInstanceProfileSpecification
+  readonly BlockDeviceMappings?: ReadonlyArray<LaunchTemplateBlockDeviceMapping>
+  readonly NetworkInterfaces?: ReadonlyArray<LaunchTemplateInstanceNetworkInterfaceSpecification>
+  readonly ImageId?: string
+  readonly InstanceType?: string
+  readonly KeyName?: string
+  readonly Monitoring?: LaunchTemplatesMonitoring
+  readonly Placement?: LaunchTemplatePlacement
+  readonly RamDiskId?: string
+  readonly DisableApiTermination?: boolean
+  readonly InstanceInitiatedShutdownBehavior?: string
+  readonly UserData?: string
+  readonly TagSpecifications?: ReadonlyArray<LaunchTemplateTagSpecification>
+  readonly ElasticGpuSpecifications?: ReadonlyArray<ElasticGpuSpecificationResponse>
+  readonly ElasticInferenceAccelerators?: ReadonlyArray<LaunchTemplateElasticInferenceAcceleratorResponse>
+  readonly SecurityGroupIds?: ReadonlyArray<string>
+  readonly SecurityGroups?: ReadonlyArray<string>
+  readonly InstanceMarketOptions?: LaunchTemplateInstanceMarketOptions
+  readonly CreditSpecification?: CreditSpecification
+  readonly CpuOptions?: LaunchTemplateCpuOptions
+  readonly CapacityReservationSpecification?: LaunchTemplateCapacityReservationSpecificationResponse
+  readonly LicenseSpecifications?: ReadonlyArray<LaunchTemplateLicenseConfiguration>
+  readonly HibernationOptions?: LaunchTemplateHibernationOptions
+  readonly MetadataOptions?: LaunchTemplateInstanceMetadataOptions
+  readonly EnclaveOptions?: LaunchTemplateEnclaveOptions
+  readonly InstanceRequirements?: InstanceRequirements
+  readonly PrivateDnsNameOptions?: LaunchTemplatePrivateDnsNameOptions
+  readonly MaintenanceOptions?: LaunchTemplateInstanceMaintenanceOptions
+  readonly DisableApiStop?: boolean
+  readonly Operator?: OperatorResponse
+  readonly NetworkPerformanceOptions?: LaunchTemplateNetworkPerformanceOptions
+  readonly SecondaryInterfaces?: ReadonlyArray<LaunchTemplateInstanceSecondaryInterfaceSpecification>
 }
 
 export interface RevokeSecurityGroupEgressRequest {
@@ -1797,6 +2577,14 @@ export interface RunInstancesRequest {
   readonly NetworkInterfaces?: ReadonlyArray<InstanceNetworkInterfaceSpecification>
   readonly IamInstanceProfile?: IamInstanceProfileSpecification
   readonly EbsOptimized?: boolean
+}
+
+export interface SecondaryInterfacePrivateIpAddressSpecification {
+  readonly PrivateIpAddress?: string
+}
+
+export interface SecondaryInterfacePrivateIpAddressSpecificationRequest {
+  readonly PrivateIpAddress?: string
 }
 
 export interface SecurityGroup {
@@ -1956,6 +2744,16 @@ export interface TerminateInstancesResult {
   readonly TerminatingInstances?: ReadonlyArray<InstanceStateChange>
 }
 
+export interface TotalLocalStorageGB {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface TotalLocalStorageGBRequest {
+  readonly Min?: number
+  readonly Max?: number
+}
+
 export interface UserIdGroupPair {
   readonly Description?: string
   readonly UserId?: string
@@ -1966,12 +2764,31 @@ export interface UserIdGroupPair {
   readonly PeeringStatus?: string
 }
 
+export interface VCpuCountRange {
+  readonly Min?: number
+  readonly Max?: number
+}
+
+export interface VCpuCountRangeRequest {
+  readonly Min: number
+  readonly Max?: number
+}
+
 export interface VCpuInfo {
   readonly DefaultVCpus?: number
   readonly DefaultCores?: number
   readonly DefaultThreadsPerCore?: number
   readonly ValidCores?: ReadonlyArray<number>
   readonly ValidThreadsPerCore?: ReadonlyArray<number>
+}
+
+export interface ValidationError {
+  readonly Code?: string
+  readonly Message?: string
+}
+
+export interface ValidationWarning {
+  readonly Errors?: ReadonlyArray<ValidationError>
 }
 
 export interface Volume {
@@ -2182,6 +2999,16 @@ export interface Operations {
   readonly DescribeInstanceAttribute: { readonly input: DescribeInstanceAttributeRequest; readonly output: InstanceAttribute }
   readonly ModifyInstanceAttribute: { readonly input: ModifyInstanceAttributeRequest; readonly output: NoOutput }
   readonly ResetInstanceAttribute: { readonly input: ResetInstanceAttributeRequest; readonly output: NoOutput }
+  readonly ModifyImageAttribute: { readonly input: ModifyImageAttributeRequest; readonly output: NoOutput }
+  readonly ResetImageAttribute: { readonly input: ResetImageAttributeRequest; readonly output: NoOutput }
+  readonly DescribeReservedInstances: { readonly input: DescribeReservedInstancesRequest; readonly output: DescribeReservedInstancesResult }
+  readonly DescribeReservedInstancesOfferings: { readonly input: DescribeReservedInstancesOfferingsRequest; readonly output: DescribeReservedInstancesOfferingsResult }
+  readonly CreateLaunchTemplate: { readonly input: CreateLaunchTemplateRequest; readonly output: CreateLaunchTemplateResult }
+  readonly DescribeLaunchTemplates: { readonly input: DescribeLaunchTemplatesRequest; readonly output: DescribeLaunchTemplatesResult }
+  readonly DeleteLaunchTemplate: { readonly input: DeleteLaunchTemplateRequest; readonly output: DeleteLaunchTemplateResult }
+  readonly CreateLaunchTemplateVersion: { readonly input: CreateLaunchTemplateVersionRequest; readonly output: CreateLaunchTemplateVersionResult }
+  readonly DescribeLaunchTemplateVersions: { readonly input: DescribeLaunchTemplateVersionsRequest; readonly output: DescribeLaunchTemplateVersionsResult }
+  readonly ModifyLaunchTemplate: { readonly input: ModifyLaunchTemplateRequest; readonly output: ModifyLaunchTemplateResult }
 }
 
 export type OperationName = keyof Operations
@@ -2240,4 +3067,14 @@ export const operationNames: ReadonlyArray<OperationName> = [
   "DescribeInstanceAttribute",
   "ModifyInstanceAttribute",
   "ResetInstanceAttribute",
+  "ModifyImageAttribute",
+  "ResetImageAttribute",
+  "DescribeReservedInstances",
+  "DescribeReservedInstancesOfferings",
+  "CreateLaunchTemplate",
+  "DescribeLaunchTemplates",
+  "DeleteLaunchTemplate",
+  "CreateLaunchTemplateVersion",
+  "DescribeLaunchTemplateVersions",
+  "ModifyLaunchTemplate",
 ]

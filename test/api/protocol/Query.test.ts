@@ -287,7 +287,25 @@ describe("what @aws-sdk/client-ec2 sends parses back to the SDK's input", () => 
     ["RevokeSecurityGroupEgress", new EC2.RevokeSecurityGroupEgressCommand({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })],
     ["DescribeInstanceAttribute", new EC2.DescribeInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "disableApiTermination" })],
     ["ModifyInstanceAttribute", new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1", DisableApiTermination: { Value: true } })],
-    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })]
+    ["ResetInstanceAttribute", new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "sourceDestCheck" })],
+    ["ModifyImageAttribute", new EC2.ModifyImageAttributeCommand({ ImageId: "emi-1", LaunchPermission: { Add: [{ Group: "all" }, { UserId: "123456789012" }], Remove: [{ UserId: "210987654321" }] } })],
+    ["ResetImageAttribute", new EC2.ResetImageAttributeCommand({ ImageId: "emi-1", Attribute: "launchPermission" })],
+    ["DescribeReservedInstances", new EC2.DescribeReservedInstancesCommand({ OfferingClass: "standard" })],
+    ["DescribeReservedInstancesOfferings", new EC2.DescribeReservedInstancesOfferingsCommand({ InstanceType: "m1.small", MaxResults: 10 })],
+    [
+      "CreateLaunchTemplate",
+      new EC2.CreateLaunchTemplateCommand({
+        LaunchTemplateName: "web",
+        ClientToken: "t-1",
+        VersionDescription: "v1",
+        LaunchTemplateData: { ImageId: "emi-1", InstanceType: "m1.small", SecurityGroupIds: ["sg-1"], TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "k", Value: "v" }] }] }
+      })
+    ],
+    ["DescribeLaunchTemplates", new EC2.DescribeLaunchTemplatesCommand({ LaunchTemplateNames: ["web"] })],
+    ["DeleteLaunchTemplate", new EC2.DeleteLaunchTemplateCommand({ LaunchTemplateId: "lt-1" })],
+    ["CreateLaunchTemplateVersion", new EC2.CreateLaunchTemplateVersionCommand({ ClientToken: "t-2", LaunchTemplateName: "web", SourceVersion: "1", LaunchTemplateData: { InstanceType: "c1.medium" } })],
+    ["DescribeLaunchTemplateVersions", new EC2.DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: "lt-1", Versions: ["$Latest", "1"] })],
+    ["ModifyLaunchTemplate", new EC2.ModifyLaunchTemplateCommand({ ClientToken: "t-3", LaunchTemplateId: "lt-1", DefaultVersion: "2" })]
   ]
 
   for (const [action, command] of cases) {

@@ -351,7 +351,25 @@ describe("the SDK reads our responses as it reads EC2's", () => {
       output: { InstanceId: "i-1", DisableApiTermination: { Value: true } }
     },
     { op: "ModifyInstanceAttribute", command: new EC2.ModifyInstanceAttributeCommand({ InstanceId: "i-1" }), output: {} },
-    { op: "ResetInstanceAttribute", command: new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "kernel" }), output: {} }
+    { op: "ResetInstanceAttribute", command: new EC2.ResetInstanceAttributeCommand({ InstanceId: "i-1", Attribute: "kernel" }), output: {} },
+    { op: "ModifyImageAttribute", command: new EC2.ModifyImageAttributeCommand({ ImageId: "emi-1" }), output: {} },
+    { op: "ResetImageAttribute", command: new EC2.ResetImageAttributeCommand({ ImageId: "emi-1", Attribute: "launchPermission" }), output: {} },
+    { op: "DescribeReservedInstances", command: new EC2.DescribeReservedInstancesCommand({}), output: { ReservedInstances: [] } },
+    { op: "DescribeReservedInstancesOfferings", command: new EC2.DescribeReservedInstancesOfferingsCommand({}), output: { ReservedInstancesOfferings: [] } },
+    { op: "CreateLaunchTemplate", command: new EC2.CreateLaunchTemplateCommand({} as never), output: { LaunchTemplate: { LaunchTemplateId: "lt-1", LaunchTemplateName: "web", DefaultVersionNumber: 1, LatestVersionNumber: 1 } } },
+    { op: "DescribeLaunchTemplates", command: new EC2.DescribeLaunchTemplatesCommand({}), output: { LaunchTemplates: [{ LaunchTemplateId: "lt-1", LaunchTemplateName: "web", DefaultVersionNumber: 1, LatestVersionNumber: 2 }] } },
+    { op: "DeleteLaunchTemplate", command: new EC2.DeleteLaunchTemplateCommand({}), output: { LaunchTemplate: { LaunchTemplateId: "lt-1" } } },
+    {
+      op: "CreateLaunchTemplateVersion",
+      command: new EC2.CreateLaunchTemplateVersionCommand({} as never),
+      output: { LaunchTemplateVersion: { LaunchTemplateId: "lt-1", VersionNumber: 2, DefaultVersion: false, LaunchTemplateData: { ImageId: "emi-1", SecurityGroupIds: ["sg-1"] } } }
+    },
+    {
+      op: "DescribeLaunchTemplateVersions",
+      command: new EC2.DescribeLaunchTemplateVersionsCommand({}),
+      output: { LaunchTemplateVersions: [{ LaunchTemplateId: "lt-1", VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: { InstanceType: "m1.small", TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "k", Value: "v" }] }] } }] }
+    },
+    { op: "ModifyLaunchTemplate", command: new EC2.ModifyLaunchTemplateCommand({}), output: { LaunchTemplate: { LaunchTemplateId: "lt-1", DefaultVersionNumber: 2 } } }
   ]
 
   for (const c of cases) {
