@@ -9,6 +9,7 @@ import { Console, Effect, Either, Layer, Option, type Scope } from "effect"
 import type * as BackendPort from "../controller/Backend.js"
 import * as NodesFile from "../backends/xen/NodesFile.js"
 import * as XenBackend from "../backends/xen/XenBackend.js"
+import * as KvmBackend from "../backends/kvm/KvmBackend.js"
 import * as Controller from "../controller/Controller.js"
 import * as Ids from "../model/Ids.js"
 import type * as Topology from "../model/Topology.js"
@@ -28,7 +29,7 @@ export interface Options {
   /** Print the banner (first-start credentials, the endpoint). */
   readonly banner?: boolean
   /** Override the config's backend kind (`--backend`). */
-  readonly backendKind?: "sim" | "xen" | undefined
+  readonly backendKind?: "sim" | "xen" | "kvm" | undefined
   /** The Xen nodes file (`--nodes`), instead of the config's `backend.nodesFile`. */
   readonly nodesFile?: string | undefined
   /** Replace the backend the config names (tests). */
@@ -99,13 +100,13 @@ export const start = (options: Options): Effect.Effect<Running, unknown, Scope.S
     let cloudConfig = config
     let backendLayer: Layer.Layer<BackendPort.Backend, unknown, SqlClient.SqlClient>
     if (options.backend !== undefined) backendLayer = options.backend
-    else if (kind === "xen") {
-      const path = options.nodesFile ?? (config.backend.kind === "xen" ? resolve(config.baseDir, config.backend.nodesFile) : undefined)
-      if (path === undefined) return yield* new ServerConfig.ConfigError({ message: "--backend xen needs a nodes file: --nodes FILE, or backend.nodesFile in the config" })
+    else if (kind === "xen" || kind === "kvm") {
+      const path = options.nodesFile ?? (config.backend.kind === "xen" || config.backend.kind === "kvm" ? resolve(config.baseDir, config.backend.nodesFile) : undefined)
+      if (path === undefined) return yield* new ServerConfig.ConfigError({ message: `--backend ${kind} needs a nodes file: --nodes FILE, or backend.nodesFile in the config` })
       const nodes = yield* NodesFile.load(path)
       // The nodes file is the cloud's shape; capacity comes from `xl info` when each node reports.
       cloudConfig = { ...config, cloud: topologyOf(nodes) }
-      backendLayer = XenBackend.layer({ nodes })
+      backendLayer = kind === "kvm" ? KvmBackend.layer({ nodes }) : XenBackend.layer({ nodes })
     } else backendLayer = yield* simLayer(config)
     const nodeState = kind === "sim" ? "up" : "down"
     const db = yield* Layer.build(Database.layer(dataDir))

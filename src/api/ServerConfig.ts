@@ -30,13 +30,19 @@ export const XenBackendConfig = Schema.Struct({
   nodesFile: Schema.String
 })
 
+export const KvmBackendConfig = Schema.Struct({
+  kind: Schema.Literal("kvm"),
+  /** The nodes file (as for Xen, with each node's `kvm` section); relative to the config file. */
+  nodesFile: Schema.String
+})
+
 export const ServerConfig = Schema.Struct({
   region: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z0-9-]{1,32}$/))),
   cloud: Schema.optional(Topology.Topology),
   vmTypes: Schema.optional(VmType.VmTypeTable),
   policy: Schema.optional(PolicyConfig.PolicyConfig),
   network: Schema.optional(Network.NetworkSettings),
-  backend: Schema.optional(Schema.Union(SimBackendConfig, XenBackendConfig)),
+  backend: Schema.optional(Schema.Union(SimBackendConfig, XenBackendConfig, KvmBackendConfig)),
   /** How often the core's clock ticks (POWERSAVE idle checks), seconds. */
   tickSeconds: Schema.optional(Schema.Number.pipe(Schema.positive()))
 })
@@ -74,7 +80,7 @@ export interface Resolved {
   readonly vmTypes: VmType.VmTypeTable
   readonly policy: PolicyConfig.PolicyConfig
   readonly network: Network.NetworkSettings
-  readonly backend: typeof SimBackendConfig.Type | typeof XenBackendConfig.Type
+  readonly backend: typeof SimBackendConfig.Type | typeof XenBackendConfig.Type | typeof KvmBackendConfig.Type
   readonly tickSeconds: number
   /** Directory relative paths in the file resolve against. */
   readonly baseDir: string

@@ -7,8 +7,8 @@ const host = Options.text("host").pipe(Options.withDefault("127.0.0.1"), Options
 const port = Options.integer("port").pipe(Options.withDefault(8773), Options.withDescription("port to listen on (Eucalyptus's 8773)"))
 const data = Options.directory("data").pipe(Options.withDefault("./data"), Options.withDescription("data directory (SQLite database; created if missing)"))
 const config = Options.file("config", { exists: "yes" }).pipe(Options.optional, Options.withDescription("config file (JSON): zones, nodes, VM types, policy, network, backend"))
-const backend = Options.choice("backend", ["sim", "xen"]).pipe(Options.optional, Options.withDescription("override the config's backend"))
-const nodes = Options.file("nodes", { exists: "yes" }).pipe(Options.optional, Options.withDescription("the Xen nodes file (with --backend xen)"))
+const backend = Options.choice("backend", ["sim", "xen", "kvm"]).pipe(Options.optional, Options.withDescription("override the config's backend"))
+const nodes = Options.file("nodes", { exists: "yes" }).pipe(Options.optional, Options.withDescription("the nodes file (with --backend xen or kvm)"))
 
 export const serveCommand = Command.make("serve", { host, port, data, config, backend, nodes }, (o) =>
   Effect.scoped(

@@ -26,7 +26,7 @@ export interface BackendContext {
 }
 
 export interface BackendShape {
-  readonly name: "sim" | "xen"
+  readonly name: "sim" | "xen" | "kvm"
   /**
    * Start the backend's own loops (initial node reports, polling, reconcile) for as long as the
    * scope lives. Called once by the controller, before any `execute`.

@@ -36,7 +36,37 @@ export interface Options {
   readonly ssh?: SshHost.Options
   /** Extra xl.cfg keys per instance (the stand-in xl's test keys). */
   readonly extraKeys?: NodeAgent.Options["extraKeys"]
+  /**
+   * Another hypervisor's node agents behind the same controller port (the KVM backend): everything
+   * else — SSH pool, image lookup, network applies, reconcile, node loss — is shared.
+   */
+  readonly agents?: AgentsFactory | undefined
+  /** The backend's name (logs, the port's `name`). Default "xen". */
+  readonly name?: "xen" | "kvm" | undefined
+  /**
+   * Tear down what is left of a lost instance's domain (persistent libvirt domains stay defined,
+   * shut off, after a crash or a destroy behind the controller's back). Default false (Xen domains
+   * that died are gone).
+   */
+  readonly cleanUpLost?: boolean | undefined
 }
+
+/** What the backend needs of a node agent (Xen's NodeAgent and KVM's KvmAgent both are one). */
+export interface Agent {
+  readonly node: { readonly name: string }
+  readonly resources: Effect.Effect<{ readonly capacity: import("../../model/Resources.js").Resources }, { readonly message: string }>
+  readonly start: (spec: NodeAgent.StartSpec) => Effect.Effect<{ readonly domid: number }, { readonly message: string }>
+  readonly destroy: (id: string) => Effect.Effect<{ readonly existed: boolean }, { readonly _tag: string; readonly message: string }>
+  readonly reboot: (id: string) => Effect.Effect<{ readonly hard: boolean }, { readonly message: string }>
+  readonly consoleOutput: (id: string) => Effect.Effect<string, { readonly message: string }>
+  readonly list: Effect.Effect<ReadonlyArray<import("./XlParse.js").ListEntry>, { readonly message: string }>
+}
+
+export type AgentsFactory = (
+  file: NodesFile.NodesFile,
+  pool: SshPool.SshPoolShape,
+  images: Pick<ImageStore.ImageStoreShape, "get">
+) => Effect.Effect<ReadonlyMap<string, Agent>, unknown>
 
 const segmentOf = (s: NodesFile.Segment, dev: string): NetworkRender.SegmentKind =>
   s.kind === "vlan" ? { _tag: "vlan", dev } : { _tag: "vxlan", dev, local: s.local, remote: s.remote, ...(s.port !== undefined ? { port: s.port } : {}) }
@@ -73,11 +103,14 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
           })
         )
     }
-    const agents = yield* NodeAgent.all(file, pool, images, {
-      defaultKernelId: file.images?.defaultKernelId,
-      defaultRamdiskId: file.images?.defaultRamdiskId,
-      extraKeys: options.extraKeys
-    })
+    const backendName = options.name ?? "xen"
+    const agents: ReadonlyMap<string, Agent> = options.agents !== undefined
+      ? yield* options.agents(file, pool, images)
+      : yield* NodeAgent.all(file, pool, images, {
+        defaultKernelId: file.images?.defaultKernelId,
+        defaultRamdiskId: file.images?.defaultRamdiskId,
+        extraKeys: options.extraKeys
+      })
     const zones: Record<string, NetworkApplier.ZoneHosts> = {}
     for (const h of file.clusterHeads) {
       const headHost = yield* pool.host(`head:${h.zone}`)
@@ -127,8 +160,8 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                 const a = yield* agent(spec.node)
                 const r = yield* Effect.either(a.start(spec))
                 if (r._tag === "Left") {
-                  yield* Effect.logWarning(`start of ${spec.id} on ${spec.node} failed: ${NodeAgent.reasonOf(r.left)}`)
-                  yield* report((at) => ({ _tag: "InstanceFailed", at, instanceId: spec.id, reason: NodeAgent.reasonOf(r.left) }))
+                  yield* Effect.logWarning(`start of ${spec.id} on ${spec.node} failed: ${r.left.message}`)
+                  yield* report((at) => ({ _tag: "InstanceFailed", at, instanceId: spec.id, reason: r.left.message }))
                 } else {
                   yield* Effect.logInfo(`${spec.id} created on ${spec.node} as domain ${r.right.domid}`)
                   yield* report((at) => ({ _tag: "InstanceBooted", at, instanceId: spec.id }))
@@ -177,7 +210,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             // No wake-on-LAN here: the node never slept; it reports at once.
             return report((at) => ({ _tag: "NodeReported", at, nodeId: e.node }))
           case "PowerDown":
-            return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the Xen backend does not switch nodes off (it stays up)`)
+            return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the ${backendName} backend does not switch nodes off (it stays up)`)
         }
       })()
       // A zone's network applies run one after another, and a start waits for the apply decided
@@ -234,6 +267,15 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       for (const u of verdict.unknown) {
         yield* Effect.logWarning(`node ${u.node} runs domain ${u.name ?? "(null)"} (id ${u.domid}) that no instance of this cloud expects; left alone`)
       }
+      if (options.cleanUpLost === true) {
+        for (const l of verdict.lost) {
+          const a = agents.get(l.node)
+          if (a === undefined) continue
+          const r = yield* Effect.either(a.destroy(l.id))
+          if (r._tag === "Left") yield* Effect.logWarning(`cleaning up the lost ${l.id} on ${l.node} failed: ${r.left.message}`)
+          else if (r.right.existed) yield* Effect.logInfo(`${l.id} on ${l.node}: what was left of its domain is removed (${l.reason})`)
+        }
+      }
       for (const st of verdict.stopping) {
         yield* execute({ _tag: "StopInstance", instanceId: st.id as Ids.InstanceId, node: st.node as Ids.NodeId })
       }
@@ -260,7 +302,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
         return yield* a.consoleOutput(i.id).pipe(Effect.mapError((e) => new Backend.BackendError({ message: e.message, node: i.node })))
       })
 
-    return { name: "xen", start, execute, consoleOutput } satisfies Backend.BackendShape
+    return { name: backendName, start, execute, consoleOutput } satisfies Backend.BackendShape
   })
 
 export const layer = (options: Options): Layer.Layer<Backend.Backend, unknown, SqlClient.SqlClient> => Layer.scoped(Backend.Backend, make(options))
