@@ -23,6 +23,8 @@ export interface Interface {
   readonly bridge: string
   /** The tap's name on the node (libvirt picks vnetN when absent). */
   readonly tap?: string | undefined
+  /** Set on the tap and offered to the guest (virtio-net's MTU feature). */
+  readonly mtu?: number | undefined
 }
 
 export interface DirectBoot {
@@ -81,6 +83,16 @@ const absPath = (field: string, p: string): Either.Either<string, DomainXmlError
 
 const positiveInt = (field: string, n: number): Either.Either<number, DomainXmlError> =>
   Number.isSafeInteger(n) && n > 0 ? Either.right(n) : Either.left(bad(field, `must be a whole number above 0, got ${n}`))
+
+/** The netmask and the first address (the segment's gateway) of `address`/`prefix`. */
+export const segmentOf = (address: string, prefix: number): { readonly netmask: string; readonly gateway: string } => {
+  const m = IPV4.exec(address)
+  if (m === null || !Number.isInteger(prefix) || prefix < 1 || prefix > 30) throw new TypeError(`not an address and prefix: ${address}/${prefix}`)
+  const n = m.slice(1).reduce((a, o) => a * 256 + Number(o), 0)
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
+  const fmt = (x: number) => [24, 16, 8, 0].map((s) => (x >>> s) & 255).join(".")
+  return { netmask: fmt(mask), gateway: fmt(((n & mask) >>> 0) + 1) }
+}
 
 /** A kernel command line for an instance: the image's own, then `ip=` for the private address. */
 export const cmdlineWithIp = (
@@ -146,6 +158,7 @@ export const render = (d: Domain): Either.Either<string, DomainXmlError> =>
         `      <source bridge='${nic.bridge}'/>`,
         ...(nic.tap !== undefined ? [`      <target dev='${nic.tap}'/>`] : []),
         "      <model type='virtio'/>",
+        ...(nic.mtu !== undefined ? [`      <mtu size='${yield* positiveInt(`${f}.mtu`, nic.mtu)}'/>`] : []),
         "    </interface>"
       )
     }

@@ -268,7 +268,13 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
       const initrdPath = Path.posix.join(f.dir, "initrd")
       let cmdline: string
       try {
-        cmdline = DomainXml.cmdlineWithIp(kvm.cmdline, spec.privateIp === undefined ? undefined : { address: spec.privateIp, gateway: kvm.gateway, netmask: kvm.netmask, hostname: spec.id })
+        const seg = spec.privateIp !== undefined && kvm.prefixLength !== undefined ? DomainXml.segmentOf(spec.privateIp, kvm.prefixLength) : undefined
+        cmdline = DomainXml.cmdlineWithIp(kvm.cmdline, spec.privateIp === undefined ? undefined : {
+          address: spec.privateIp,
+          gateway: kvm.gateway ?? seg?.gateway,
+          netmask: kvm.netmask ?? seg?.netmask,
+          hostname: spec.id
+        })
       } catch (e) {
         return yield* new InvalidGuest({ node: name, instance: spec.id, field: "cmdline", message: `${name}: ${spec.id}: ${(e as Error).message}` })
       }
@@ -279,7 +285,7 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
         vcpus: Math.max(1, spec.size.cores),
         boot: kernel === undefined ? undefined : { kernel: kernelPath, initrd: ramdisk === undefined ? undefined : initrdPath, cmdline },
         disks: [{ path: f.overlay, format: "qcow2", target: "vda" }],
-        interfaces: [{ mac: spec.mac, bridge: spec.bridge ?? kvm.defaultBridge }],
+        interfaces: [{ mac: spec.mac, bridge: spec.bridge ?? kvm.defaultBridge, mtu: kvm.mtu }],
         consoleLog: f.consoleLog,
         onPoweroff: "destroy",
         onReboot: "restart",

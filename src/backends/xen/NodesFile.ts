@@ -92,6 +92,14 @@ export const Kvm = Schema.Struct({
   /** Gateway and netmask given in `ip=` (the cluster head's address on the instance's segment). */
   gateway: Schema.optional(Schema.String),
   netmask: Schema.optional(Schema.String),
+  /**
+   * The instances' segment prefix length (32 - log2 of the network's addressesPerNetwork): `ip=`
+   * then carries the netmask and, unless `gateway` is given, the segment's gateway (its first address,
+   * where the cluster head has it).
+   */
+  prefixLength: Schema.optional(Schema.Int.pipe(Schema.between(8, 30))),
+  /** The guests' NIC MTU (virtio-net tells the guest): 1450 over VXLAN segments. */
+  mtu: Schema.optional(Schema.Int.pipe(Schema.between(576, 9000))),
   /** The bridge for instances without a VLAN segment. */
   defaultBridge: Schema.optionalWith(IfName, { default: () => "eucabr0" }),
   /** `acpi` asks the guest (EC2's reboot); `reset` resets it (guests without an ACPI daemon). */

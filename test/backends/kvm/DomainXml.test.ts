@@ -83,3 +83,15 @@ describe("DomainXml.cmdlineWithIp", () => {
     expect(() => DomainXml.cmdlineWithIp("", { address: "10.0.0.9", hostname: "a b" })).toThrow(/host name/)
   })
 })
+
+describe("DomainXml.segmentOf", () => {
+  it("gives the netmask and the segment's first address", () => {
+    expect(DomainXml.segmentOf("10.199.0.37", 27)).toEqual({ netmask: "255.255.255.224", gateway: "10.199.0.33" })
+    expect(DomainXml.segmentOf("10.77.0.5", 24)).toEqual({ netmask: "255.255.255.0", gateway: "10.77.0.1" })
+    expect(() => DomainXml.segmentOf("10.77.0", 24)).toThrow()
+  })
+  it("writes the NIC's MTU", () => {
+    const xml = Either.getOrThrow(DomainXml.render({ ...kernelDomain, interfaces: [{ mac: "d0:0d:00:00:00:01", bridge: "br0", mtu: 1450 }] }))
+    expect(xml).toContain("<model type='virtio'/>\n      <mtu size='1450'/>\n    </interface>")
+  })
+})

@@ -47,7 +47,7 @@ export const EXT = "198.51.100.100"
 export const PUBLIC_IPS = "198.51.100.10-198.51.100.29"
 export const WHO_SEES_ME = 9000
 
-const SHIM = `#!/bin/bash
+export const SHIM = `#!/bin/bash
 # vlan-as-vxlan LOCAL REMOTE CMD…: runs CMD, except that an 802.1Q device
 # ("ip link add link DEV name NAME type vlan id N") becomes a VXLAN device NAME with VNI N over DEV.
 local=$1 remote=$2; shift 2
