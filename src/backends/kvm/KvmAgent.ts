@@ -251,8 +251,13 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
     Effect.gen(function*() {
       const kernelId = spec.kernelId ?? deps.defaultKernelId
       const ramdiskId = spec.ramdiskId ?? deps.defaultRamdiskId
-      const machine = yield* images.get(spec.imageId)
       const kernel = kernelId === undefined ? undefined : yield* images.get(kernelId)
+      // A machine image registered without a file boots from its kernel and ramdisk alone (the
+      // busybox image); without a kernel it has nothing to boot.
+      const machine = yield* images.get(spec.imageId).pipe(
+        Effect.map((m): ImageStore.StoredImage | undefined => m),
+        Effect.catchTag("ImageNotFound", (e) => kernel === undefined ? Effect.fail(e) : Effect.succeed(undefined))
+      )
       const ramdisk = ramdiskId === undefined || kernel === undefined ? undefined : yield* images.get(ramdiskId)
       const existing = yield* domstate(spec.id)
       if (existing !== undefined) {
@@ -284,7 +289,7 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
         memoryMiB: spec.size.memoryMiB,
         vcpus: Math.max(1, spec.size.cores),
         boot: kernel === undefined ? undefined : { kernel: kernelPath, initrd: ramdisk === undefined ? undefined : initrdPath, cmdline },
-        disks: [{ path: f.overlay, format: "qcow2", target: "vda" }],
+        disks: machine === undefined ? [] : [{ path: f.overlay, format: "qcow2", target: "vda" }],
         interfaces: [{ mac: spec.mac, bridge: spec.bridge ?? kvm.defaultBridge, mtu: kvm.mtu }],
         consoleLog: f.consoleLog,
         onPoweroff: "destroy",
@@ -311,23 +316,31 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
       )
 
       return yield* Effect.gen(function*() {
-        const sources = [machine, ...(kernel === undefined ? [] : [kernel]), ...(ramdisk === undefined ? [] : [ramdisk])]
-        yield* cache.withImages(sources, ([root, k, r]) =>
+        const named = [["kernel", kernel], ["ramdisk", ramdisk], ["root", machine]] as const
+        const present = named.filter((x): x is readonly [typeof x[0], ImageStore.StoredImage] => x[1] !== undefined)
+        yield* cache.withImages(present.map((x) => x[1]), (staged) =>
           Effect.gen(function*() {
+            const at = (n: string) => {
+              const i = present.findIndex((x) => x[0] === n)
+              return i < 0 ? undefined : staged[i]
+            }
+            const [k, r, root] = [at("kernel"), at("ramdisk"), at("root")]
             // A hard link keeps the base's bytes alive even if the cache evicts it later.
             yield* sh("preparing the instance's directory", Shell.and(
               Shell.commandLine(["mkdir", "-p", "--", f.dir, p.configDir, p.consoleLogDir]),
               Shell.commandLine(["chmod", "0755", "--", f.dir]),
-              `{ ${Shell.commandLine(["ln", "-f", "--", root!, base])} 2>/dev/null || ${Shell.commandLine(["cp", "--reflink=auto", "--", root!, base])}; }`,
+              ...(root === undefined ? [] : [`{ ${Shell.commandLine(["ln", "-f", "--", root, base])} 2>/dev/null || ${Shell.commandLine(["cp", "--reflink=auto", "--", root, base])}; }`]),
               ...(k === undefined ? [] : [Shell.commandLine(["cp", "--", k, kernelPath])]),
               ...(r === undefined ? [] : [Shell.commandLine(["cp", "--", r, initrdPath])])
             ), node.timeouts.uploadMs)
           }))
-        const info = yield* parsed(V.imageInfo(qemuImg, base), VirshParse.parseImageInfo).pipe(
-          Effect.mapError((e) => e._tag === "NodeOutputUnreadable" ? new InvalidGuest({ node: name, instance: spec.id, field: "image", message: `${name}: image ${spec.imageId}: ${e.message}` }) : e)
-        )
-        const wanted = spec.size.diskGiB * 1024 * 1024 * 1024
-        yield* run(V.overlay(qemuImg, base, info.format, f.overlay, wanted > info.virtualSizeBytes ? wanted : undefined))
+        if (machine !== undefined) {
+          const info = yield* parsed(V.imageInfo(qemuImg, base), VirshParse.parseImageInfo).pipe(
+            Effect.mapError((e) => e._tag === "NodeOutputUnreadable" ? new InvalidGuest({ node: name, instance: spec.id, field: "image", message: `${name}: image ${spec.imageId}: ${e.message}` }) : e)
+          )
+          const wanted = spec.size.diskGiB * 1024 * 1024 * 1024
+          yield* run(V.overlay(qemuImg, base, info.format, f.overlay, wanted > info.virtualSizeBytes ? wanted : undefined))
+        }
         yield* host.writeFile(f.xml, xml, { mode: 0o644, timeoutMs: node.timeouts.commandMs })
         defined = true
         yield* run(V.define(virsh, f.xml)).pipe(Effect.tapError((e) => Effect.sync(() => {

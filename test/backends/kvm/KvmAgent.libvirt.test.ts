@@ -51,6 +51,9 @@ describe.skipIf(!enabled)("KVM agent with a real libvirtd and a booting guest", 
   let agent: KvmAgent.KvmAgentShape
   let node: NodesFile.Node
   let local: string
+  let store: ImageStore.ImageStoreShape
+  let host: SshHost.SshHostShape
+  let cache: ImageCache.ImageCacheShape
   const img: Record<string, ImageStore.StoredImage> = {}
   const id = `i-${Crypto.randomBytes(4).toString("hex")}`
   const spec = (over: Partial<Parameters<KvmAgent.KvmAgentShape["start"]>[0]> = {}): Parameters<KvmAgent.KvmAgentShape["start"]>[0] => ({
@@ -74,7 +77,7 @@ describe.skipIf(!enabled)("KVM agent with a real libvirtd and a booting guest", 
     libvirtd = await startLibvirtd({ netns: nodeNs })
     sshd = await startSshd({ user: "root" })
     local = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kvm-agent-images-"))
-    const store = await run(ImageStore.make(Path.join(local, "store")))
+    store = await run(ImageStore.make(Path.join(local, "store")))
     const machine = Path.join(local, "root.raw")
     Fs.writeFileSync(machine, Buffer.alloc(1024 * 1024))
     img["machine"] = await run(store.register(machine, "machine", { name: "empty-root" }))
@@ -97,8 +100,8 @@ describe.skipIf(!enabled)("KVM agent with a real libvirtd and a booting guest", 
       timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: 60000 }
     })
     scope = await run(Scope.make())
-    const host = await run(SshHost.make(NodesFile.nodeTarget(node)).pipe(Scope.extend(scope)))
-    const cache = await run(ImageCache.make(host, { node: node.name, dir: node.paths.imageCacheDir, boundMiB: node.paths.imageCacheMiB }))
+    host = await run(SshHost.make(NodesFile.nodeTarget(node)).pipe(Scope.extend(scope)))
+    cache = await run(ImageCache.make(host, { node: node.name, dir: node.paths.imageCacheDir, boundMiB: node.paths.imageCacheMiB }))
     agent = KvmAgent.make(node, { host, cache, images: store })
   }, 300_000)
 
@@ -185,5 +188,22 @@ describe.skipIf(!enabled)("KVM agent with a real libvirtd and a booting guest", 
     expect(Fs.existsSync(agent.paths(id).dir)).toBe(false)
     // The staged images stay cached for the next start.
     expect(Fs.readdirSync(node.paths.imageCacheDir).filter((f) => /^[0-9a-f]{64}$/.test(f)).length).toBe(3)
+  }, 120_000)
+
+  it("starts a kernel image whose machine image has no file: direct kernel boot, no disk", async () => {
+    const diskless = KvmAgent.make(node, {
+      host, cache,
+      images: { get: (i) => i === "emi-diskless" ? Effect.fail(new ImageStore.ImageNotFound({ id: i, message: `image ${i} has no file` })) : store.get(i) }
+    })
+    const started = await run(diskless.start(spec({ imageId: "emi-diskless" })))
+    expect(started.domid).toBeGreaterThan(0)
+    const xml = libvirtd.run("dumpxml", id).stdout
+    expect(xml).not.toContain("<disk")
+    expect(xml).toMatch(/<kernel>[^<]*\/kernel<\/kernel>/)
+    expect(Fs.existsSync(agent.paths(id).overlay)).toBe(false)
+    expect(await run(diskless.destroy(id))).toEqual({ existed: true })
+    // Without a kernel there is nothing to boot: the lookup's error is the reason.
+    const failed = await run(Effect.flip(diskless.start(spec({ imageId: "emi-diskless", kernelId: undefined, ramdiskId: undefined }))))
+    expect(failed.message).toMatch(/has no file/)
   }, 120_000)
 })
