@@ -161,7 +161,11 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
     e._tag === "VirshCommandFailed" && kinds.includes((e as VirshCommandFailed).kind as VirshParse.VirshFailureKind)
 
   const domains = parsed(V.list(virsh), VirshParse.parseList)
-  const list = domains.pipe(Effect.map((ds) => ds.map(VirshParse.toReconcileEntry)))
+  // A start defines its domain before it starts it: while it runs, the domain is "shut off" but not
+  // dead. The reconcile does not see it until the start is over (a pending instance without a
+  // domain is still starting; the start reports its own failure).
+  const starting = new Set<string>()
+  const list = domains.pipe(Effect.map((ds) => ds.filter((d) => !starting.has(d.name)).map(VirshParse.toReconcileEntry)))
   const domstate: KvmAgentShape["domstate"] = (id) =>
     parsed(V.domstate(virsh, id), VirshParse.parseDomstate).pipe(
       Effect.map((s): VirshParse.DomState | undefined => s),
@@ -248,6 +252,17 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
   }
 
   const start: KvmAgentShape["start"] = (spec) =>
+    Effect.suspend(() => {
+      if (starting.has(spec.id)) {
+        return Effect.fail(new VirshCommandFailed({
+          node: name, command: "start", kind: "NameInUse", exitCode: 0, stderr: "", message: `${name}: ${spec.id} is being started already`
+        }))
+      }
+      starting.add(spec.id)
+      return startOnce(spec).pipe(Effect.ensuring(Effect.sync(() => starting.delete(spec.id))))
+    })
+
+  const startOnce: KvmAgentShape["start"] = (spec) =>
     Effect.gen(function*() {
       const kernelId = spec.kernelId ?? deps.defaultKernelId
       const ramdiskId = spec.ramdiskId ?? deps.defaultRamdiskId

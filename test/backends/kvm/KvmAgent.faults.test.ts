@@ -9,7 +9,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Schema, Scope } from "effect"
 import * as KvmAgent from "../../../src/backends/kvm/KvmAgent.js"
 import * as ImageCache from "../../../src/backends/xen/ImageCache.js"
 import * as ImageStore from "../../../src/backends/xen/ImageStore.js"
@@ -133,5 +133,20 @@ describe.skipIf(!enabled)("KVM agent over a real sshd and a stand-in virsh", () 
     expect(Fs.readFileSync(s.xmlPath, "utf8")).toContain("<domain type='qemu'>")
     expect(await run(agent.destroy("i-ok000001"))).toEqual({ existed: true })
     expect(await run(agent.destroy("i-ok000001"))).toEqual({ existed: false })
+  })
+
+  it("hides a domain from the reconcile while its start runs (defined, not yet started, is not dead)", async () => {
+    Fs.writeFileSync(Path.join(state, "delay-start"), "2\n")
+    const fiber = Effect.runFork(agent.start(spec("i-slow0001")))
+    await new Promise((r) => setTimeout(r, 1500))
+    const during = await run(agent.domains)
+    expect(during.find((d) => d.name === "i-slow0001")?.state).toBe("shut off")
+    expect((await run(agent.list)).map((d) => d.name)).not.toContain("i-slow0001")
+    const second = await flip(agent.start(spec("i-slow0001")))
+    expect(second.message).toMatch(/being started already/)
+    await run(Fiber.join(fiber))
+    Fs.rmSync(Path.join(state, "delay-start"))
+    expect((await run(agent.list)).find((d) => d.name === "i-slow0001")?.state.running).toBe(true)
+    await run(agent.destroy("i-slow0001"))
   })
 })
