@@ -13,8 +13,38 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Lab } from "../test/net/support/Lab.js"
-import { cannotRun, KvmCloud } from "../test/net/support/KvmCloud.js"
+import { cannotRun, KvmCloud, must, type Namespaces, run } from "../test/net/support/KvmCloud.js"
+
+/** Network namespaces under a prefix of this process (the tests use Lab, which needs vitest). */
+class BenchNamespaces implements Namespaces {
+  private readonly made: Array<string> = []
+  async addNamespace(name: string): Promise<string> {
+    const ns = `eb-${process.pid}-${name}`
+    await must(["ip", "netns", "add", ns])
+    this.made.push(ns)
+    await must(["ip", "-n", ns, "link", "set", "lo", "up"])
+    return ns
+  }
+  async removeNamespace(ns: string): Promise<void> {
+    const pids = await run(["ip", "netns", "pids", ns])
+    for (const p of pids.stdout.split(/\s+/).filter((x) => x !== "")) {
+      try {
+        process.kill(Number(p), "SIGKILL")
+      } catch {
+        // gone
+      }
+    }
+    await run(["ip", "netns", "del", ns])
+    const i = this.made.indexOf(ns)
+    if (i >= 0) this.made.splice(i, 1)
+  }
+  x(ns: string, argv: ReadonlyArray<string>): Promise<string> {
+    return must(["ip", "netns", "exec", ns, ...argv])
+  }
+  async destroy(): Promise<void> {
+    for (const ns of [...this.made].reverse()) await this.removeNamespace(ns)
+  }
+}
 
 interface Launch {
   readonly toRunningMs: number
@@ -36,7 +66,7 @@ const median = (xs: ReadonlyArray<number>) => {
 const main = async () => {
   const why = cannotRun()
   if (why !== undefined) throw new Error(`bench:kvm cannot run here: ${why}`)
-  const lab = await Lab.create()
+  const lab = new BenchNamespaces()
   let cloud: KvmCloud | undefined
   try {
     cloud = await KvmCloud.start(lab)
