@@ -6,6 +6,7 @@
 import { resolve } from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { Effect, Either, type Layer, Option, Schema } from "effect"
+import * as KvmBackend from "../backends/kvm/KvmBackend.js"
 import * as NodesFile from "../backends/xen/NodesFile.js"
 import * as XenBackend from "../backends/xen/XenBackend.js"
 import { ConfigError } from "../config/ConfigFile.js"
@@ -14,10 +15,10 @@ import type * as Capacity from "../model/Capacity.js"
 import type * as Topology from "../model/Topology.js"
 import * as SimBackend from "../sim/SimBackend.js"
 
-export const Config = Schema.Union(SimBackend.Config, XenBackend.Config)
+export const Config = Schema.Union(SimBackend.Config, XenBackend.Config, KvmBackend.Config)
 export type Config = typeof Config.Type
 export type Kind = Config["kind"]
-export const kinds: ReadonlyArray<Kind> = ["sim", "xen"]
+export const kinds: ReadonlyArray<Kind> = ["sim", "xen", "kvm"]
 
 export interface Prepared {
   readonly layer: Layer.Layer<Backend.Backend, unknown, SqlClient.SqlClient>
@@ -40,8 +41,9 @@ export const choose = (
   switch (kind) {
     case "sim":
       return Either.right(base ?? { kind: "sim" })
-    case "xen": {
-      const nodesFile = override.nodesFile ?? (base?.kind === "xen" ? base.nodesFile : undefined)
+    case "xen":
+    case "kvm": {
+      const nodesFile = override.nodesFile ?? (base !== undefined && base.kind !== "sim" ? base.nodesFile : undefined)
       if (nodesFile === undefined) return Either.left(new ConfigError({ message: `--backend ${kind} needs a nodes file: --nodes FILE, or backend.nodesFile in the config` }))
       return Either.right({ kind, nodesFile })
     }
@@ -57,10 +59,14 @@ export const prepare = (config: Config, baseDir: string): Effect.Effect<Prepared
         onRight: (layer) => Effect.succeed<Prepared>({ layer, topology: Option.none(), nodeState: "up" })
       })
     case "xen":
+    case "kvm":
       return NodesFile.load(resolve(baseDir, config.nodesFile)).pipe(
         Effect.mapError((e) => new ConfigError({ message: e.message })),
-        // The nodes file is the cloud's shape; capacity comes from `xl info` when each node reports.
-        Effect.map((nodes): Prepared => ({ layer: XenBackend.layer({ nodes }), topology: Option.some(NodesFile.topology(nodes)), nodeState: "down" }))
+        // The nodes file is the cloud's shape; capacity comes from `xl info` / `virsh nodeinfo` when each node reports.
+        Effect.map((nodes): Prepared => ({
+          layer: config.kind === "kvm" ? KvmBackend.layer({ nodes }) : XenBackend.layer({ nodes }), topology: Option.some(NodesFile.topology(nodes)),
+          nodeState: "down"
+        }))
       )
   }
 }

@@ -9,7 +9,7 @@ const port = Options.integer("port").pipe(Options.withDefault(8773), Options.wit
 const data = Options.directory("data").pipe(Options.withDefault("./data"), Options.withDescription("data directory (SQLite database; created if missing)"))
 const config = Options.file("config", { exists: "yes" }).pipe(Options.optional, Options.withDescription("config file (JSON): zones, nodes, VM types, policy, network, backend"))
 const backend = Options.choice("backend", Backends.kinds).pipe(Options.optional, Options.withDescription("override the config's backend"))
-const nodes = Options.file("nodes", { exists: "yes" }).pipe(Options.optional, Options.withDescription("the nodes file (with a real backend)"))
+const nodes = Options.file("nodes", { exists: "yes" }).pipe(Options.optional, Options.withDescription("the nodes file (with --backend xen or kvm)"))
 
 export const serveCommand = Command.make("serve", { host, port, data, config, backend, nodes }, (o) =>
   Layer.launch(

@@ -19,9 +19,9 @@ import { fileURLToPath } from "node:url"
 
 export type GuestKind = "busybox" | "cloudinit"
 
-export const BUILD_SCRIPT = Path.resolve(
-  Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scripts", "guest-images", "build.sh"
-)
+// From dist/test/support when compiled (bench:kvm), the checkout is one level further up.
+const CHECKOUT = ((here: string) => Path.basename(here) === "dist" ? Path.dirname(here) : here)(Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", ".."))
+export const BUILD_SCRIPT = Path.join(CHECKOUT, "scripts", "guest-images", "build.sh")
 
 export interface GuestImage {
   readonly kind: GuestKind

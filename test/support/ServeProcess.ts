@@ -11,7 +11,9 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { EC2Client } from "@aws-sdk/client-ec2"
 
-export const ROOT = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const HERE = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+/** The checkout (also when this file runs compiled, from dist/test/support, as in bench:kvm). */
+export const ROOT = Path.basename(HERE) === "dist" && Fs.existsSync(Path.join(HERE, "..", "package.json")) ? Path.dirname(HERE) : HERE
 export const MAIN = Path.join(ROOT, "dist", "src", "cli", "main.js")
 
 let warned = false

@@ -16,7 +16,9 @@ import { fileURLToPath } from "node:url"
 import Ssh2 from "ssh2"
 
 export const SSHD = "/usr/sbin/sshd"
-export const FAKE_XL = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "fake-xl", "xl")
+// Compiled into dist/test/support (bench:kvm), the script is still in the checkout's test/support.
+const SUPPORT = ((here: string) => here.endsWith(`${Path.sep}dist${Path.sep}test${Path.sep}support`) ? Path.join(here, "..", "..", "..", "test", "support") : here)(Path.dirname(fileURLToPath(import.meta.url)))
+export const FAKE_XL = Path.join(SUPPORT, "fake-xl", "xl")
 
 /**
  * True when the real-sshd tests can run. Not root: false (the caller skips, with this message

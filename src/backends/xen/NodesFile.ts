@@ -82,6 +82,36 @@ export const Segment = Schema.Union(
 )
 export type Segment = typeof Segment.Type
 
+/**
+ * A KVM node (`euca serve --backend kvm`): how to run virsh and qemu-img there, which domain type
+ * to use (`auto` probes whether a KVM guest really starts and falls back to TCG), the guests' kernel
+ * command line and bridge. The Xen backend ignores it.
+ */
+export const Kvm = Schema.Struct({
+  virsh: Schema.optionalWith(Command, { default: () => ["virsh", "-c", "qemu:///system"] as const }),
+  qemuImg: Schema.optionalWith(Command, { default: () => ["qemu-img"] as const }),
+  domainType: Schema.optionalWith(Schema.Literal("auto", "kvm", "qemu"), { default: () => "auto" as const }),
+  /** Kernel command line for images with a kernel; `ip=` for the instance's address is appended. */
+  cmdline: Schema.optionalWith(Schema.String, { default: () => "console=ttyS0 panic=-1" }),
+  /** Gateway and netmask given in `ip=` (the cluster head's address on the instance's segment). */
+  gateway: Schema.optional(Schema.String),
+  netmask: Schema.optional(Schema.String),
+  /**
+   * The instances' segment prefix length (32 - log2 of the network's addressesPerNetwork): `ip=`
+   * then carries the netmask and, unless `gateway` is given, the segment's gateway (its first address,
+   * where the cluster head has it).
+   */
+  prefixLength: Schema.optional(Schema.Int.pipe(Schema.between(8, 30))),
+  /** The guests' NIC MTU (virtio-net tells the guest): 1450 over VXLAN segments. */
+  mtu: Schema.optional(Schema.Int.pipe(Schema.between(576, 9000))),
+  /** The bridge for instances without a VLAN segment. */
+  defaultBridge: Schema.optionalWith(IfName, { default: () => "eucabr0" }),
+  /** `acpi` asks the guest (EC2's reboot); `reset` resets it (guests without an ACPI daemon). */
+  reboot: Schema.optionalWith(Schema.Literal("acpi", "reset"), { default: () => "acpi" as const }),
+  emulator: Schema.optional(AbsPath)
+})
+export type Kvm = typeof Kvm.Type
+
 export const Node = Schema.Struct({
   /** The node id the controller knows it by. */
   name: Name,
@@ -108,7 +138,9 @@ export const Node = Schema.Struct({
   privateInterface: Schema.optional(IfName),
   /** Put before ip commands on the node, e.g. ["sudo", "-n"]. */
   commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  segment: Schema.optionalWith(Segment, { default: () => ({ kind: "vlan" as const }) })
+  segment: Schema.optionalWith(Segment, { default: () => ({ kind: "vlan" as const }) }),
+  /** KVM nodes only (see Kvm). */
+  kvm: Schema.optionalWith(Kvm, { default: () => Schema.decodeSync(Kvm)({}) })
 })
 export type Node = typeof Node.Type
 

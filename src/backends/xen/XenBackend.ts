@@ -44,7 +44,37 @@ export interface Options {
   readonly ssh?: SshHost.Options
   /** Extra xl.cfg keys per instance (the stand-in xl's test keys). */
   readonly extraKeys?: NodeAgent.Options["extraKeys"]
+  /**
+   * Another hypervisor's node agents behind the same controller port (the KVM backend): everything
+   * else — SSH pool, image lookup, network applies, reconcile, node loss — is shared.
+   */
+  readonly agents?: AgentsFactory | undefined
+  /** The backend's name (logs, the port's `name`). Default "xen". */
+  readonly name?: "xen" | "kvm" | undefined
+  /**
+   * Tear down what is left of a lost instance's domain (persistent libvirt domains stay defined,
+   * shut off, after a crash or a destroy behind the controller's back). Default false (Xen domains
+   * that died are gone).
+   */
+  readonly cleanUpLost?: boolean | undefined
 }
+
+/** What the backend needs of a node agent (Xen's NodeAgent and KVM's KvmAgent both are one). */
+export interface Agent {
+  readonly node: { readonly name: string }
+  readonly resources: Effect.Effect<{ readonly capacity: import("../../model/Resources.js").Resources }, { readonly message: string }>
+  readonly start: (spec: NodeAgent.StartSpec) => Effect.Effect<{ readonly domid: number }, { readonly message: string }>
+  readonly destroy: (id: string) => Effect.Effect<{ readonly existed: boolean }, { readonly _tag: string; readonly message: string }>
+  readonly reboot: (id: string) => Effect.Effect<{ readonly hard: boolean }, { readonly message: string }>
+  readonly consoleOutput: (id: string) => Effect.Effect<string, { readonly message: string }>
+  readonly list: Effect.Effect<ReadonlyArray<import("./XlParse.js").ListEntry>, { readonly message: string }>
+}
+
+export type AgentsFactory = (
+  file: NodesFile.NodesFile,
+  pool: SshPool.SshPoolShape,
+  images: Pick<ImageStore.ImageStoreShape, "get">
+) => Effect.Effect<ReadonlyMap<string, Agent>, unknown>
 
 const segmentOf = (s: NodesFile.Segment, dev: string): NetworkRender.SegmentKind =>
   s.kind === "vlan" ? { _tag: "vlan", dev } : { _tag: "vxlan", dev, local: s.local, remote: s.remote, ...(s.port !== undefined ? { port: s.port } : {}) }
@@ -58,7 +88,7 @@ const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, ti
     )
 })
 
-const NO_STORAGE = "the Xen backend has no storage controller (volumes need a storage host; see src/backends/storage)"
+const noStorage = (backend: string) => `the ${backend === "kvm" ? "KVM" : "Xen"} backend has no storage controller yet (volumes need a storage host)`
 
 export const make = (options: Options): Effect.Effect<Backend.BackendShape, unknown, Scope.Scope | SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -83,11 +113,14 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
           })
         )
     }
-    const agents = yield* NodeAgent.all(file, pool, images, {
-      defaultKernelId: file.images?.defaultKernelId,
-      defaultRamdiskId: file.images?.defaultRamdiskId,
-      extraKeys: options.extraKeys
-    })
+    const backendName = options.name ?? "xen"
+    const agents: ReadonlyMap<string, Agent> = options.agents !== undefined
+      ? yield* options.agents(file, pool, images)
+      : yield* NodeAgent.all(file, pool, images, {
+        defaultKernelId: file.images?.defaultKernelId,
+        defaultRamdiskId: file.images?.defaultRamdiskId,
+        extraKeys: options.extraKeys
+      })
     const zones: Record<string, NetworkApplier.ZoneHosts> = {}
     for (const h of file.clusterHeads) {
       const headHost = yield* pool.host(`head:${h.zone}`)
@@ -137,8 +170,8 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                 const a = yield* agent(spec.node)
                 const r = yield* Effect.either(a.start(spec))
                 if (r._tag === "Left") {
-                  yield* Effect.logWarning(`start of ${spec.id} on ${spec.node} failed: ${NodeAgent.reasonOf(r.left)}`)
-                  yield* report((at) => ({ _tag: "InstanceFailed", at, instanceId: spec.id, reason: NodeAgent.reasonOf(r.left) }))
+                  yield* Effect.logWarning(`start of ${spec.id} on ${spec.node} failed: ${r.left.message}`)
+                  yield* report((at) => ({ _tag: "InstanceFailed", at, instanceId: spec.id, reason: r.left.message }))
                 } else {
                   yield* Effect.logInfo(`${spec.id} created on ${spec.node} as domain ${r.right.domid}`)
                   yield* report((at) => ({ _tag: "InstanceBooted", at, instanceId: spec.id }))
@@ -187,14 +220,14 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             // No wake-on-LAN here: the node never slept; it reports at once.
             return report((at) => ({ _tag: "NodeReported", at, nodeId: e.node }))
           case "PowerDown":
-            return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the Xen backend does not switch nodes off (it stays up)`)
+            return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the ${backendName} backend does not switch nodes off (it stays up)`)
           // No storage controller behind the Xen backend yet: every volume operation fails with that reason.
           case "CreateVolume":
-            return report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: e.volume.id, reason: NO_STORAGE }))
+            return report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: e.volume.id, reason: noStorage(backendName) }))
           case "AttachVolume":
-            return report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: e.volume.id, reason: NO_STORAGE }))
+            return report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: e.volume.id, reason: noStorage(backendName) }))
           case "CreateSnapshot":
-            return report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId: e.snapshotId, reason: NO_STORAGE }))
+            return report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId: e.snapshotId, reason: noStorage(backendName) }))
           case "DetachVolume":
             return report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: e.volume.id }))
           case "DeleteVolume":
@@ -255,6 +288,15 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       for (const c of Reconcile.commands(verdict, yield* now)) if (ctx) yield* ctx.report(c)
       for (const u of verdict.unknown) {
         yield* Effect.logWarning(`node ${u.node} runs domain ${u.name ?? "(null)"} (id ${u.domid}) that no instance of this cloud expects; left alone`)
+      }
+      if (options.cleanUpLost === true) {
+        for (const l of verdict.lost) {
+          const a = agents.get(l.node)
+          if (a === undefined) continue
+          const r = yield* Effect.either(a.destroy(l.id))
+          if (r._tag === "Left") yield* Effect.logWarning(`cleaning up the lost ${l.id} on ${l.node} failed: ${r.left.message}`)
+          else if (r.right.existed) yield* Effect.logInfo(`${l.id} on ${l.node}: what was left of its domain is removed (${l.reason})`)
+        }
       }
       for (const st of verdict.stopping) {
         yield* execute({ _tag: "StopInstance", instanceId: st.id as Ids.InstanceId, node: st.node as Ids.NodeId })

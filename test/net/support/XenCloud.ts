@@ -31,6 +31,7 @@ import * as ServeProcess from "../../support/ServeProcess.js"
 import { SSHD, startSshd, type Sshd } from "../../support/sshd.js"
 import { checkTools, type Lab, listNamespaces, must, run, until } from "./Lab.js"
 import * as Probe from "./Probe.js"
+import { SHIM } from "./VlanShim.js"
 
 export const ZONE = "zone-1"
 export const REGION = "euca-1"
@@ -47,16 +48,6 @@ export const EXT = "198.51.100.100"
 export const PUBLIC_IPS = "198.51.100.10-198.51.100.29"
 export const WHO_SEES_ME = 9000
 
-const SHIM = `#!/bin/bash
-# vlan-as-vxlan LOCAL REMOTE CMD…: runs CMD, except that an 802.1Q device
-# ("ip link add link DEV name NAME type vlan id N") becomes a VXLAN device NAME with VNI N over DEV.
-local=$1 remote=$2; shift 2
-if [[ $# -eq 11 && $1 == ip && $2 == link && $3 == add && $4 == link && $6 == name && $8 == type && $9 == vlan && \${10} == id ]]; then
-  echo "vlan-as-vxlan: $*" >&2
-  exec ip link add "$7" type vxlan id "\${11}" local "$local" remote "$remote" dstport 4789 dev "$5"
-fi
-exec "$@"
-`
 
 export interface Guest {
   readonly id: string
