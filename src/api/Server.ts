@@ -1,13 +1,13 @@
 /**
  * The HTTP front: the EC2 Query endpoint (POST and GET on /, /services/Eucalyptus and
- * /services/compute) and the instance metadata service (/latest/…, answered by source address).
+ * /services/compute) and the instance metadata service (`/`, `/latest/…` and the dated versions, IMDSv1 and v2 tokens, answered by source address).
  * Parse → authenticate (SigV4 or SigV2, against the account's keys) → the action's handler →
  * XML. A user's mistake is a 4xx with EC2's error XML; only our own failures are 5xx.
  */
-import { randomUUID } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { Cause, Effect, Exit, Option, Runtime, type Scope } from "effect"
+import { Cause, Clock, Effect, Exit, Option, Runtime, type Scope } from "effect"
 import { Controller } from "../controller/Controller.js"
 import * as Accounts from "../store/Accounts.js"
 import * as Images from "../store/Images.js"
@@ -15,6 +15,7 @@ import * as KeyPairs from "../store/KeyPairs.js"
 import * as Actions from "./Actions.js"
 import * as H from "./Handler.js"
 import * as Metadata from "./Metadata.js"
+import * as MetadataTokens from "./MetadataTokens.js"
 import * as Auth from "./protocol/Auth.js"
 import * as Ec2Error from "./protocol/Ec2Error.js"
 import type * as Shapes from "./protocol/Ec2Shapes.js"
@@ -158,13 +159,35 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
         send(res, 200, Xml.headers(requestId), xml)
       })
 
+    // IMDSv2 tokens issued and not yet expired (expired ones are dropped when a new one is issued).
+    const tokens = new Map<string, MetadataTokens.Token>()
+    const MAX_TOKENS = 100_000
+    const TEXT = { "content-type": "text/plain; charset=utf-8" }
+
+    const metadataPut = (req: Http.IncomingMessage, res: Http.ServerResponse, path: string) =>
+      Effect.gen(function* () {
+        const state = yield* (yield* Controller).state
+        const now = yield* Clock.currentTimeMillis
+        const issued = MetadataTokens.issue(state, req.socket.remoteAddress ?? "", path, req.headers, now, randomBytes(32).toString("base64"))
+        if (issued.token !== undefined) {
+          for (const [k, t] of tokens) if (t.expiresAt <= now) tokens.delete(k)
+          if (tokens.size >= MAX_TOKENS) tokens.delete(tokens.keys().next().value!)
+          tokens.set(issued.response.body, issued.token)
+        }
+        send(res, issued.response.status, { ...TEXT, ...issued.response.headers }, issued.response.body)
+      })
+
     const metadata = (req: Http.IncomingMessage, res: Http.ServerResponse, path: string) =>
       Effect.gen(function* () {
         const c = yield* Controller
         const state = yield* c.state
+        const now = yield* Clock.currentTimeMillis
+        const source = req.socket.remoteAddress ?? ""
+        const header = req.headers[MetadataTokens.TOKEN_HEADER]
+        const refused = MetadataTokens.check(state, (t) => tokens.get(t), source, header, now)
+        if (refused !== undefined) return send(res, refused.status, TEXT, refused.body)
         const keys = new Map<string, string>()
         const images = new Map<string, string>()
-        const source = req.socket.remoteAddress ?? ""
         const inst = Metadata.instanceAt(state, source)
         if (inst?.keyName !== undefined) {
           const k = yield* KeyPairs.get(inst.account, inst.keyName).pipe(Effect.orDie)
@@ -179,7 +202,9 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
           source,
           path
         )
-        send(res, r.status, { "content-type": "text/plain; charset=utf-8" }, r.body)
+        const token = typeof header === "string" ? tokens.get(header) : undefined
+        const ttl = token === undefined ? {} : { [MetadataTokens.TTL_HEADER]: String(MetadataTokens.remaining(token, now)) }
+        send(res, r.status, { ...TEXT, ...ttl, ...r.headers }, r.body)
       })
 
     const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse) => {
@@ -198,7 +223,13 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
       }
       const path = url.pathname
       let work: Effect.Effect<void, never, H.Services>
-      if (req.method === "GET" && (path === "/latest" || path.startsWith("/latest/"))) work = metadata(req, res, path)
+      if (req.method === "GET" && Metadata.isMetadataPath(path)) work = metadata(req, res, path)
+      else if (req.method === "PUT" && Metadata.isMetadataPath(path)) work = metadataPut(req, res, path)
+      else if (req.method === "GET" && path === "/" && rawQuery === "") {
+        // The version list for an instance; for anyone else, the Query API (and its error).
+        work = Effect.flatMap(Effect.flatMap(Controller, (c) => c.state), (state) =>
+          Metadata.instanceAt(state, req.socket.remoteAddress ?? "") !== undefined ? metadata(req, res, path) : query(req, res, url, rawQuery, body))
+      }
       else if ((req.method === "POST" || req.method === "GET") && QUERY_PATHS.has(path)) work = query(req, res, url, rawQuery, body)
       else {
         return send(res, 404, { "content-type": "text/plain" }, `Not Found: the EC2 API is at POST / (also /services/Eucalyptus); metadata at /latest/meta-data/\n`)

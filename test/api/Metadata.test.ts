@@ -129,3 +129,75 @@ describe("the metadata service answers by source address", () => {
     expect((await get(withKey.PrivateIpAddress!, "/latest/meta-data/instance-id")).body).toBe(withKey.InstanceId)
   })
 })
+
+describe("dated versions, the identity document and IMDSv2 over HTTP", () => {
+  const req = (from: string, method: string, path: string, headers: Record<string, string> = {}) =>
+    send(server.url, { method, path, localAddress: from, headers })
+
+  it("GET / from an instance lists the versions; from anyone else it is the Query API", async () => {
+    const mine = await get(withKey.PrivateIpAddress!, "/")
+    expect(mine.status).toBe(200)
+    expect(mine.body.split("\n")).toEqual(expect.arrayContaining(["1.0", "2009-04-04", "2021-03-23", "latest"]))
+    const other = await get("127.0.0.1", "/")
+    expect(other.status).toBeGreaterThanOrEqual(400)
+    expect(other.body).toContain("<Response>")
+  })
+
+  it("runs cloud-init's Ec2 datasource request order (token, dated 2009-04-04 instance-id, then the crawl)", async () => {
+    const ip = withKey.PrivateIpAddress!
+    const seen: Array<string> = []
+    const tok = await req(ip, "PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "21600" })
+    expect(tok.status).toBe(200)
+    expect(tok.headers["x-aws-ec2-metadata-token-ttl-seconds"]).toBe("21600")
+    const h = { "X-aws-ec2-metadata-token": tok.body }
+    const at = async (path: string) => {
+      const r = await req(ip, "GET", path, h)
+      seen.push(`${r.status} ${path}`)
+      return r
+    }
+    expect((await at("/2009-04-04/meta-data/instance-id")).body).toBe(withKey.InstanceId)
+    const version = (await at("/2021-03-23/meta-data/instance-id")).status === 200 ? "2021-03-23" : "2009-04-04"
+    expect(version).toBe("2021-03-23")
+    expect((await at(`/${version}/user-data`)).body).toBe(userData)
+    // The crawl cloud-init's MetadataMaterializer does: a line ending in / is a folder, "k=v" names a key.
+    const crawl = async (base: string): Promise<Record<string, unknown>> => {
+      const out: Record<string, unknown> = {}
+      const listing = await at(base)
+      expect([base, listing.status]).toEqual([base, 200])
+      for (const line of listing.body.split("\n").filter((l) => l !== "")) {
+        if (line.endsWith("/")) out[line.slice(0, -1)] = await crawl(`${base}${line}`)
+        else if (line.includes("=")) out[line.split("=")[0]!] = await crawl(`${base}${line.split("=")[0]}/`)
+        else out[line] = (await at(`${base}${line}`)).body
+      }
+      return out
+    }
+    const md = (await crawl(`/${version}/meta-data/`)) as any
+    expect(md["instance-id"]).toBe(withKey.InstanceId)
+    expect(md["local-ipv4"]).toBe(ip)
+    expect(md["public-keys"]["0"]["openssh-key"].startsWith(publicKeyLine)).toBe(true)
+    expect(md["placement"]["availability-zone"]).toBe("euca-1b")
+    expect(md["network"]["interfaces"]["macs"][md.mac]["local-ipv4s"]).toBe(ip)
+    expect(md["block-device-mapping"]["root"]).toBe("/dev/sda1")
+    const ident = JSON.parse((await at(`/${version}/dynamic/instance-identity/document`)).body)
+    expect(ident).toMatchObject({ instanceId: withKey.InstanceId, imageId: withKey.ImageId, instanceType: "c1.medium", privateIp: ip, availabilityZone: "euca-1b", region: server.region, version: "2017-09-30", architecture: "x86_64" })
+    expect(new Date(ident.pendingTime).getTime()).toBe(Math.floor(withKey.LaunchTime!.getTime() / 1000) * 1000)
+    expect(seen.filter((s) => !s.startsWith("200 "))).toEqual([])
+  })
+
+  it("tokens: bad ttl is 400, a bad or another instance's token is 401, expiry is 401, v1 still works", async () => {
+    const ip = withKey.PrivateIpAddress!
+    for (const ttl of ["0", "21601", "x"]) expect((await req(ip, "PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": ttl })).status).toBe(400)
+    expect((await req(ip, "PUT", "/latest/api/token")).status).toBe(400)
+    expect((await req("127.0.0.1", "PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "60" })).status).toBe(404)
+    expect((await req(ip, "GET", "/latest/meta-data/instance-id", { "X-aws-ec2-metadata-token": "forged" })).status).toBe(401)
+    const short = await req(ip, "PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "1" })
+    expect(short.status).toBe(200)
+    const ok = await req(ip, "GET", "/latest/meta-data/instance-id", { "X-aws-ec2-metadata-token": short.body })
+    expect([ok.status, ok.body]).toEqual([200, withKey.InstanceId])
+    // Another address presenting this instance's token is refused.
+    expect((await req("127.77.255.251", "GET", "/latest/meta-data/instance-id", { "X-aws-ec2-metadata-token": short.body })).status).toBe(401)
+    await new Promise((r) => setTimeout(r, 1100))
+    expect((await req(ip, "GET", "/latest/meta-data/instance-id", { "X-aws-ec2-metadata-token": short.body })).status).toBe(401)
+    expect((await get(ip, "/latest/meta-data/instance-id")).body).toBe(withKey.InstanceId)
+  })
+})
