@@ -126,8 +126,9 @@ export interface XenHost {
   readonly ssh: (command: string, timeoutMs?: number) => Promise<Exec>
   /** Copies a local file to dom0 (scp, as the login user). */
   readonly upload: (local: string, remote: string) => Promise<void>
-  /** `sudo -n xl …` on dom0. */
+  /** `sudo -n xl …` on dom0 (120 s timeout; `xlWithin` for longer ones such as create). */
   readonly xl: (...args: ReadonlyArray<string>) => Promise<Exec>
+  readonly xlWithin: (timeoutMs: number, ...args: ReadonlyArray<string>) => Promise<Exec>
   /** The QEMU monitor's `stop`: the machine freezes (TCP connections stay open, nothing answers). */
   readonly pause: () => Promise<void>
   readonly resume: () => Promise<void>
@@ -264,6 +265,8 @@ export const boot = async (image: XenHostImage, o: BootOptions = {}): Promise<Xe
       "-i", image.privateKeyPath, "-p", String(port),
       "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${knownHosts}`,
       "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+      // One multiplexed connection: a new SSH handshake costs seconds against a dom0 under TCG.
+      "-o", "ControlMaster=auto", "-o", `ControlPath=${dir}/cm`, "-o", "ControlPersist=900", "-o", "ServerAliveInterval=0",
       `${image.user}@127.0.0.1`, command
     ], timeoutMs)
 
@@ -295,6 +298,7 @@ export const boot = async (image: XenHostImage, o: BootOptions = {}): Promise<Xe
   }
   const q = qemu
   const stop = async () => {
+    await run("/usr/bin/ssh", ["-o", `ControlPath=${dir}/cm`, "-O", "exit", "x"], 5000)
     await q.kill()
     Fs.rmSync(dir, { recursive: true, force: true })
   }
@@ -328,6 +332,7 @@ export const boot = async (image: XenHostImage, o: BootOptions = {}): Promise<Xe
     ssh,
     upload,
     xl: (...args) => ssh(["sudo", "-n", "/usr/sbin/xl", ...args].map(quote).join(" ")),
+    xlWithin: (timeoutMs, ...args) => ssh(["sudo", "-n", "/usr/sbin/xl", ...args].map(quote).join(" "), timeoutMs),
     pause: async () => {
       await monitorCommand(monitor, "stop")
     },
