@@ -253,6 +253,11 @@ export type XlFailureKind =
   | "DomainNotFound"
   /** `Domain with name "x" already exists.` */
   | "NameInUse"
+  /**
+   * A device of the new domain could not be added (`unable to add disk devices`, a hotplug script
+   * killed on libxl's timeout: measured on Xen 4.17 with a slow dom0). libxl removed the domain.
+   */
+  | "DeviceFailed"
   /** `failed to free memory for the domain`, or a build failing with out of memory. */
   | "OutOfMemory"
   /** No hypervisor / no privcmd: xl cannot work on this host at all. */
@@ -275,9 +280,12 @@ const RULES: ReadonlyArray<readonly [RegExp, XlFailureKind]> = [
   [/Can't find hypervisor information|cannot init xl context|Could not obtain handle on privileged command interface|cannot open libxc handle/, "NotUsable"],
   [/sudo: .*password is required|sudo: a terminal is required|sudo: .* not allowed|Permission denied/, "PermissionDenied"],
   [/is an invalid domain identifier/, "InvalidDomain"],
-  [/Domain '\d+' does not exist|rc=-21\)|Non-existant domain|Can't get domid of domain name|Can't get domain name of domain id/, "DomainNotFound"],
+  // A failed create ends with libxl's cleanup lines ("Non-existant domain", "Destruction of domain
+  // failed"), as measured on Xen 4.17: what made it fail is matched before them.
   [/Domain with name ".*" already exists/, "NameInUse"],
   [/failed to free memory for the domain|Out of memory|out of memory/, "OutOfMemory"],
+  [/unable to add (disk|nic|vtpm|pci|usb)\w* devices|because of timeout/, "DeviceFailed"],
+  [/Domain '\d+' does not exist|rc=-21\)|Non-existant domain|Can't get domid of domain name|Can't get domain name of domain id/, "DomainNotFound"],
   [/PV control interface not available/, "NoPvControl"],
   [/Failed to read config file/, "ConfigUnreadable"],
   [/config parsing error|Failed to parse config/, "ConfigInvalid"],

@@ -55,6 +55,11 @@ describe("xl list -l", () => {
   it("reads only the named fields of the fixture", () => {
     const ds = ok(XlParse.parseListLong(fixture("xl-list-l.json")))
     expect(ds).toEqual([
+      // Domain-0 comes first, as on the real xl 4.17 (its target is one KiB below its maximum).
+      {
+        domid: 0, name: "Domain-0", uuid: undefined, type: "pv",
+        maxMemoryMiB: 4096, targetMemoryMiB: 4095, maxVcpus: undefined, nics: [], disks: []
+      },
       {
         domid: 7, name: "i-1a2b3c4d", uuid: "6f1f4c3e-2a7b-4d4e-9f3a-0c5d1e2f3a4b", type: "pv",
         maxMemoryMiB: 512, targetMemoryMiB: 512, maxVcpus: 1,

@@ -1,0 +1,151 @@
+/**
+ * The outputs of the real xl (Xen 4.17.7, Debian bookworm, dom0 under QEMU), captured by
+ * RealXen.qemu.test.ts with EUCA_XEN_CAPTURE into fixtures/real-4.17/: the parsers read them, the
+ * failure classifier names them, and the stand-in xl prints the same bytes for the same requests.
+ * No root needed: this runs everywhere.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
+import * as XlParse from "../../../src/backends/xen/XlParse.js"
+import { FAKE_XL } from "../../support/sshd.js"
+import { fixture } from "./fixtures.js"
+
+const real = (name: string): string => fixture(Path.join("real-4.17", name))
+
+const ok = <A>(e: Either.Either<A, XlParse.ParseFailure>): A => {
+  if (Either.isLeft(e)) throw new Error(XlParse.formatFailure(e.left))
+  return e.right
+}
+
+interface Block {
+  readonly args: Array<string>
+  readonly note: string
+  readonly exit: number
+  /** stdout then stderr, as captured. */
+  readonly output: string
+}
+
+/** xl-errors-dom0.txt: `$ xl ARGS   (note)`, `exit N`, the output, a blank line. */
+const blocks = (): Array<Block> => {
+  const out: Array<Block> = []
+  for (const chunk of real("xl-errors-dom0.txt").split(/^(?=\$ xl )/m)) {
+    if (!chunk.startsWith("$ xl ")) continue
+    const [head, exitLine, ...rest] = chunk.split("\n")
+    const m = /^\$ xl (.*?)(?:\s{3}\((.*)\))?$/.exec(head!)!
+    out.push({ args: m[1]!.split(" "), note: m[2] ?? "", exit: Number(/^exit (\d+)$/.exec(exitLine!)![1]), output: rest.join("\n").replace(/\n$/, "") })
+  }
+  return out
+}
+
+const kinds: Record<string, XlParse.XlFailureKind> = {
+  "list i-nosuch": "InvalidDomain",
+  "list 99": "DomainNotFound",
+  "domid i-nosuch": "DomainNotFound",
+  "destroy i-nosuch": "InvalidDomain",
+  "destroy 99": "DomainNotFound",
+  "destroy 0": "Dom0Refused",
+  "reboot i-nosuch": "InvalidDomain",
+  "network-list i-nosuch": "InvalidDomain",
+  "create /var/lib/eucalyptus/nosuch.cfg": "ConfigUnreadable",
+  "create /var/lib/eucalyptus/bad.cfg": "ConfigInvalid",
+  "list": "NotUsable"
+}
+
+describe("the real xl's failures (Xen 4.17.7)", () => {
+  it("every captured failure is classified as the node agent expects, with xl's exit code", () => {
+    const bs = blocks()
+    expect(bs.map((b) => b.args.join(" ")).sort()).toEqual(Object.keys(kinds).sort())
+    for (const b of bs) {
+      expect(b.exit, b.args.join(" ")).not.toBe(0)
+      expect(XlParse.classify(b.exit, b.output), b.args.join(" ")).toBe(kinds[b.args.join(" ")])
+    }
+    // The exit codes: 1 for lookups and parse errors, 3 (-ERROR_FAIL) for an unreadable config.
+    expect(Object.fromEntries(bs.map((b) => [b.args.join(" "), b.exit]))).toMatchObject({
+      "create /var/lib/eucalyptus/nosuch.cfg": 3,
+      "create /var/lib/eucalyptus/bad.cfg": 1,
+      "destroy 99": 1
+    })
+  })
+
+  it("the stand-in xl prints the same bytes and exit codes for the same requests", () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "fake-xl-real-"))
+    try {
+      const state = Path.join(dir, "state")
+      Fs.mkdirSync(state)
+      const bad = Path.join(dir, "bad.cfg")
+      Fs.writeFileSync(bad, 'name = "x"\nmemory = = 3\n')
+      for (const b of blocks().filter((x) => x.note === "" || x.note.startsWith("memory"))) {
+        const args = b.args.map((a) => (a === "/var/lib/eucalyptus/bad.cfg" ? bad : a))
+        const r = ChildProcess.spawnSync(FAKE_XL, args, { encoding: "utf8", env: { PATH: process.env["PATH"]!, XL_STATE_DIR: state } })
+        const expected = b.output.replaceAll("/var/lib/eucalyptus/bad.cfg", bad)
+        expect.soft(`${r.stdout}${r.stderr}`.replace(/\n$/, ""), `xl ${b.args.join(" ")}`).toBe(expected)
+        expect.soft(r.status, `xl ${b.args.join(" ")}`).toBe(b.exit)
+      }
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the real xl's outputs (Xen 4.17.7)", () => {
+  it("xl list and xl list -v of a host with only dom0; the header is the fixture's", () => {
+    const text = real("xl-list-empty-host.txt")
+    expect(text.split("\n")[0]).toBe(fixture("xl-list-empty-host.txt").split("\n")[0])
+    expect(ok(XlParse.parseList(text)).map((d) => [d.name, d.domid, d.memoryMiB, d.vcpus])).toEqual([["Domain-0", 0, 1024, 2]])
+    expect(ok(XlParse.parseList(real("xl-list-v-empty-host.txt")))[0]).toMatchObject({ name: "Domain-0", uuid: "00000000-0000-0000-0000-000000000000" })
+  })
+
+  it("xl info: fields in the fixture's order, the values the node agent reads", () => {
+    const text = real("xl-info.txt")
+    const keys = (t: string) => t.split("\n").filter((l) => l.trim() !== "").map((l) => l.split(":")[0]!.trim())
+    expect(keys(text)).toEqual(keys(fixture("xl-info.txt")))
+    const info = ok(XlParse.parseInfo(text))
+    expect(info).toMatchObject({ host: "xen-dom0", nrCpus: 2, totalMemoryMiB: 2047, xenVersion: "4.17.7" })
+    expect(info.fields["xen_caps"]).toContain("xen-3.0-x86_64")
+    expect(ok(XlParse.parseFreeMemory(real("xl-info-free_memory.txt")))).toBeGreaterThan(0)
+  })
+
+  it("xl list -l: Domain-0 too; the paused PV domain's name, type, memory, vif and disk", () => {
+    expect(ok(XlParse.parseListLong(real("xl-list-l-empty-host.json")))).toEqual([
+      { domid: 0, name: "Domain-0", uuid: undefined, type: "pv", maxMemoryMiB: 1024, targetMemoryMiB: 1023, maxVcpus: undefined, nics: [], disks: [] }
+    ])
+    const ds = ok(XlParse.parseListLong(real("xl-list-l.json"))).filter((d) => d.domid !== 0)
+    expect(ds).toHaveLength(1)
+    expect(ds[0]).toMatchObject({
+      name: "euca-probe", type: "pv", maxMemoryMiB: 128, targetMemoryMiB: 128, maxVcpus: 1,
+      nics: [{ mac: "00:16:3e:5a:01:02", bridge: "xenbr0" }],
+      disks: [{ pdevPath: "/var/lib/eucalyptus/probe/disk", vdev: "xvda1" }]
+    })
+    const row = ok(XlParse.parseList(real("xl-list.txt"))).find((d) => d.name === "euca-probe")!
+    expect(row).toMatchObject({ domid: ds[0]!.domid, memoryMiB: 128, vcpus: 1, state: { paused: true } })
+    expect(ok(XlParse.parseDomid(real("xl-domid.txt")))).toBe(ds[0]!.domid)
+  })
+
+  it("xl network-list and xl vcpu-list: the fixtures' headers; the vif row of the domain", () => {
+    const nets = real("xl-network-list.txt").split("\n")
+    expect(nets[0]).toBe(fixture("xl-network-list.txt").split("\n")[0])
+    expect(nets[1]).toMatch(/^0\s+0\s+00:16:3e:5a:01:02\s+0\s+\d+\s+\d+\s+\d+\/\d+\s+\/local\/domain\/0\/backend\/vif\/\d+\/0/)
+    const vcpus = real("xl-vcpu-list.txt").split("\n")
+    expect(vcpus[0]).toBe(fixture("xl-vcpu-list.txt").split("\n")[0])
+    expect(real("xl-vcpu-list-dom0.txt").split("\n").filter((l) => l.startsWith("Domain-0"))).toHaveLength(2)
+  })
+
+  it("xl create: only `Parsing config from` on success; name in use, out of memory and no PV control are classified", () => {
+    const parts = (name: string) => {
+      const m = /^exit (\d+)\n--- stdout\n([\s\S]*)--- stderr\n([\s\S]*)$/.exec(real(name))!
+      return { exit: Number(m[1]), stdout: m[2]!, stderr: m[3]! }
+    }
+    expect(parts("xl-create-ok.txt")).toEqual({ exit: 0, stdout: "", stderr: "Parsing config from /var/lib/eucalyptus/probe/probe.cfg\n" })
+    const inUse = parts("xl-create-name-in-use.txt")
+    expect(XlParse.classify(inUse.exit, inUse.stderr)).toBe("NameInUse")
+    const oom = parts("xl-create-out-of-memory.txt")
+    expect(XlParse.classify(oom.exit, oom.stderr)).toBe("OutOfMemory")
+    const shut = parts("xl-shutdown-no-pv.txt")
+    expect(XlParse.classify(shut.exit, shut.stderr)).toBe("NoPvControl")
+    expect(parts("xl-destroy.txt")).toEqual({ exit: 0, stdout: "", stderr: "" })
+  })
+})
