@@ -1,6 +1,6 @@
 /**
  * The outputs of the real xl (Xen 4.17.7, Debian bookworm, dom0 under QEMU), captured by
- * RealXen.qemu.test.ts with EUCA_XEN_CAPTURE into fixtures/real-4.17/: the parsers read them, the
+ * RealXen.vm.test.ts with EUCA_XEN_CAPTURE into fixtures/real-4.17/: the parsers read them, the
  * failure classifier names them, and the stand-in xl prints the same bytes for the same requests.
  * No root needed: this runs everywhere.
  */
