@@ -340,7 +340,9 @@ export const make = (target: NodesFile.SshTarget, options: Options = {}): Effect
           }))
         )
       ))
-      return once.pipe(
+      // Connecting has its own timeout (connectMs, with retries); the command's runs once connected,
+      // so a slow handshake does not eat a short command's budget (nor abandon the connection).
+      return Effect.zipRight(current, once.pipe(
         Effect.catchIf((e): e is ChannelRefused => e instanceof ChannelRefused, () => Effect.zipRight(Effect.sleep(Duration.millis(50)), once)),
         Effect.catchIf((e): e is ChannelRefused => e instanceof ChannelRefused, (e) =>
           Effect.fail(new SshDisconnected({ host: where, command: describe(command), message: `${where}: cannot open a channel: ${e.message}` }))),
@@ -348,7 +350,7 @@ export const make = (target: NodesFile.SshTarget, options: Options = {}): Effect
           duration: Duration.millis(timeoutMs),
           onTimeout: () => new SshCommandTimeout({ host: where, command: describe(command), timeoutMs, message: `${where}: ${describe(command)} did not finish within ${timeoutMs} ms (killed)` })
         })
-      )
+      ))
     }
 
     const sftpOf = (c: Conn, path: string) =>
