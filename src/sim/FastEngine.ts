@@ -55,7 +55,8 @@ const I_CORES = 6
 const I_MEM = 7
 const I_DISK = 8
 const I_STATE = 9
-const I_ACCOUNT = 10
+/** Its tenant: account × groups + security group (Setup.tenantOf). */
+const I_GROUP = 10
 /** SYSTEM: host number; STATIC: MAC map entry; MANAGED: slot in the group's network. */
 const I_ADDR = 11
 /** Public address pool position, −1 for none. */
@@ -120,8 +121,7 @@ export class FastEngine implements Engine.Engine {
   private readonly poolIps: Float64Array
   private readonly staticIps: Float64Array
   private readonly staticUse = new Map<number, number>()
-  private readonly accounts: number
-  private readonly randomTenants: boolean
+  /** Per security group (Setup.tenantOf's numbering): its VLAN (−1: none), its live instances, its network's slots. */
   private readonly gVlan: Int32Array
   private readonly gLive: Int32Array
   private readonly gSlots: Array<LowestFree | undefined>
@@ -188,11 +188,10 @@ export class FastEngine implements Engine.Engine {
     this.pub = new LowestFree(0, net.publicIps.length - 1)
     this.poolIps = Float64Array.from(net.publicIps.map((ip) => Ipv4.parse(ip)!))
     this.staticIps = Float64Array.from(net.macMap.map((e) => Ipv4.parse(e.ip)!))
-    this.accounts = setup.tenants.accounts
-    this.randomTenants = setup.tenants.assign === "random"
-    this.gVlan = new Int32Array(this.accounts).fill(-1)
-    this.gLive = new Int32Array(this.accounts)
-    this.gSlots = new Array(this.accounts).fill(undefined)
+    const groups = setup.tenants.accounts * setup.tenants.groups
+    this.gVlan = new Int32Array(groups).fill(-1)
+    this.gLive = new Int32Array(groups)
+    this.gSlots = new Array(groups).fill(undefined)
     this.storageCap = Float64Array.from(s.zones.map((z) => s.storage.capacity[z.name] ?? Number.POSITIVE_INFINITY))
     this.storageUsed = Float64Array.from(s.zones.map((z) => s.storage.used[z.name] ?? 0))
     this.grow(1024)
@@ -212,7 +211,7 @@ export class FastEngine implements Engine.Engine {
     this.now = t
     this.events++
     // Drawn first, whatever happens to the request (the reference engine draws at the same point).
-    const g = this.accounts === 1 ? 0 : this.randomTenants ? this.rng.int(this.accounts) : (req - 1) % this.accounts
+    const g = Setup.tenantOf(this.setup, this.rng, req)
     const count = r.count
     if (!Number.isInteger(count) || count < 1) return this.rec.rejected(t, req, "InvalidRequest", r.zone)
     let size: Resources.Resources | undefined = r.size
@@ -364,7 +363,7 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_CORES] = cores
       ri[b + I_MEM] = mem
       ri[b + I_DISK] = disk
-      ri[b + I_ACCOUNT] = g
+      ri[b + I_GROUP] = g
       ri[b + I_VOL] = vol
       this.idleSince[node] = Number.NaN
       this.gLive[g] += 1
@@ -516,7 +515,7 @@ export class FastEngine implements Engine.Engine {
       this.storageUsed[zi] -= vol
       this.rec.storage(t, zi, -vol)
     }
-    const g = ri[b + I_ACCOUNT]!
+    const g = ri[b + I_GROUP]!
     this.gLive[g] -= 1
     let pubIp = -1
     let released = -1
@@ -645,7 +644,7 @@ export class FastEngine implements Engine.Engine {
         ip = Ipv4.format(this.staticIps[ri[b + I_ADDR]!]!)
         pub = ip
       } else {
-        vlan = this.gVlan[ri[b + I_ACCOUNT]!]!
+        vlan = this.gVlan[ri[b + I_GROUP]!]!
         ip = Ipv4.format(Network.vlanNetwork(this.net, vlan) + ri[b + I_ADDR]!)
         if (ri[b + I_PUB]! >= 0) pub = Ipv4.format(this.poolIps[ri[b + I_PUB]!]!)
       }
