@@ -12,6 +12,7 @@ import type * as Events from "./Events.js"
 import { evolve } from "./Evolve.js"
 import * as Ids from "./Ids.js"
 import * as Ipv4 from "./Ipv4.js"
+import * as Lifecycle from "./Lifecycle.js"
 import * as Network from "./Network.js"
 import type * as Policy from "./Policy.js"
 import type { Rejection } from "./Rejection.js"
@@ -568,12 +569,12 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       const i = State.instance(s, c.instanceId)
       if (!i) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
       // A boot reported after a terminate (or twice) changes nothing: observations may arrive late.
-      return accept(i.state === "pending" ? [{ _tag: "InstanceBooted", at: c.at, instance: i.id }] : [])
+      return accept(Lifecycle.after(i.state, "InstanceBooted") !== undefined ? [{ _tag: "InstanceBooted", at: c.at, instance: i.id }] : [])
     }
     case "InstanceFailed": {
       const i = State.instance(s, c.instanceId)
       if (!i) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
-      return accept(i.state === "terminated" ? [] : [{ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(c.reason) }])
+      return accept(Lifecycle.after(i.state, "InstanceTerminated") === undefined ? [] : [{ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(c.reason) }])
     }
     case "InstanceStopped": {
       const i = State.instance(s, c.instanceId)
