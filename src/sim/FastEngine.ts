@@ -15,7 +15,7 @@
  * the rejection's tag is the same).
  */
 import * as Capacity from "../model/Capacity.js"
-import * as Decide from "../model/Decide.js"
+import * as LaunchPlan from "../model/LaunchPlan.js"
 import * as Ids from "../model/Ids.js"
 import * as Ipv4 from "../model/Ipv4.js"
 import * as Network from "../model/Network.js"
@@ -66,11 +66,17 @@ const I_NEXT = 13
 /** Its root volume's GiB in its zone's storage (0: none). */
 const I_VOL = 14
 
+/** A refusal by the network or the storage: the rejection's tag and the zone it is filed under. */
+interface Rejected {
+  readonly tag: string
+  readonly zone: string | undefined
+}
+
 class Ctx implements Policy.PlaceContext {
   index = 0
   seq = 0
   zone = 0
-  answers: Array<number> = []
+  answers: ReadonlyArray<number> = []
   constructor(private readonly engine: FastEngine) {}
   get instanceId(): string {
     return Ids.instanceId(this.seq)
@@ -109,6 +115,8 @@ export class FastEngine implements Engine.Engine {
   private readonly boot: Setup.Backend["boot"]
   private readonly stop: Setup.Backend["stop"]
   private readonly ctx: Ctx
+  /** The planner's view of the zones: the indexed views, with their "nothing fits" shortcut. */
+  private readonly zones: LaunchPlan.Zones
   // network
   private readonly mode: number
   private readonly net: Network.Network
@@ -136,9 +144,7 @@ export class FastEngine implements Engine.Engine {
   private seq = 0
   private rf = new Float64Array(0)
   private ri = new Int32Array(0)
-  // Per request scratch: the nodes placed on (zone-local), the nodes woken, the instance slots.
-  private placedLocal = new Int32Array(16)
-  private wokenLocal = new Int32Array(16)
+  // Per request scratch: the instance slots.
   private slotBuf = new Int32Array(16)
   private staticFree: Array<number> = []
   private tickNodes: Array<number> = []
@@ -177,6 +183,14 @@ export class FastEngine implements Engine.Engine {
     this.boot = setup.backend.boot
     this.stop = setup.backend.stop
     this.ctx = new Ctx(this)
+    const views = this.views
+    this.zones = {
+      count: views.length,
+      index: (name) => this.zoneIndex.get(name) ?? -1,
+      view: (z) => views[z]!,
+      freeSlots: (z, size) => views[z]!.freeSlots(size),
+      nothingFits: (z, size, states) => views[z]!.nothingFits(size, states)
+    }
     const net = setup.network
     this.net = net
     this.mode = net.mode === "SYSTEM" ? SYSTEM : net.mode === "STATIC" ? STATIC : MANAGED
@@ -221,111 +235,104 @@ export class FastEngine implements Engine.Engine {
       size = this.typeIndex.get(r.vmType ?? VmType.defaultTypeName)
       if (size === undefined) return this.rec.rejected(t, req, "UnknownVmType", r.zone)
     }
-    // Zone: the one named, else LeastFullFirst.
-    let zi: number
-    const named = r.zone
-    if (named !== undefined && named !== "" && named !== "default") {
-      const z = this.zoneIndex.get(named)
-      if (z === undefined) return this.rec.rejected(t, req, "UnknownZone", named)
-      zi = z
-    } else if (this.views.length === 1) zi = 0
-    else {
-      zi = -1
-      let bestFree = -1
-      for (let z = 0; z < this.views.length; z++) {
-        const f = this.views[z]!.freeSlots(size)
-        if (f > bestFree) {
-          zi = z
-          bestFree = f
-        }
-      }
-    }
-    // What the network can take bounds the count before any placement.
-    let netMax: number
-    let netTag: string
+    // What the network can take bounds the count before any placement (the planner checks it once the zone is known).
+    const net = this.netBound
     if (this.mode === SYSTEM) {
-      netMax = this.hosts.free
-      netTag = "NoStaticAddress"
+      net.max = this.hosts.free
+      net.tag = "NoStaticAddress"
     } else if (this.mode === STATIC) {
       const free = this.staticFree
       free.length = 0
       for (let k = 0; k < this.staticIps.length; k++) if ((this.staticUse.get(this.staticIps[k]!) ?? 0) === 0) free.push(k)
-      netMax = free.length
-      netTag = "NoStaticAddress"
+      net.max = free.length
+      net.tag = "NoStaticAddress"
     } else if (this.gVlan[g]! < 0 && this.vlans.free === 0) {
-      netMax = 0
-      netTag = "NoVlanAvailable"
+      net.max = 0
+      net.tag = "NoVlanAvailable"
     } else {
       const slotsFree = this.slotsPerNet - this.gLive[g]!
       const publicLimit = this.wantsPublic && this.rejectOnNoPublic ? this.pub.free : Number.POSITIVE_INFINITY
-      netMax = Math.min(slotsFree, publicLimit)
+      net.max = Math.min(slotsFree, publicLimit)
       // Whichever limit binds names the rejection (Decide's planNetwork).
-      netTag = slotsFree <= publicLimit ? "SubnetFull" : "NoPublicAddress"
+      net.tag = slotsFree <= publicLimit ? "SubnetFull" : "NoPublicAddress"
     }
-    const maxCount = Math.min(count, netMax)
-    if (maxCount < count) return this.rec.rejected(t, req, netTag, r.zone)
-    // So does the zone's storage, for the instances' root volumes (Decide's EBS launch plan).
+    net.zone = r.zone
     const vol = r.rootVolumeGiB ?? 0
-    if (vol > 0 && Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) < count) {
-      return this.rec.rejected(t, req, "StorageFull", this.zoneNames[zi])
-    }
+    this.storageVol = vol
 
-    // Placement, one instance at a time on the zone's view.
-    const view = this.views[zi]!
-    const policy = this.policy
+    // Zone choice, bounds, all-or-nothing placement and wake-ups: the decider's own planner, on the indexed views.
+    const plan = LaunchPlan.planLaunch(this.zones, {
+      policy: this.policy,
+      size,
+      minCount: count,
+      maxCount: count,
+      zone: r.zone,
+      network: net,
+      storage: this.storageOf,
+      policyState: this.policyStateOf,
+      context: this.contextOf,
+      consult: this.consult
+    })
+    switch (plan._tag) {
+      case "UnknownZone":
+        return this.rec.rejected(t, req, "UnknownZone", plan.zone)
+      case "Refused":
+        return this.rec.rejected(t, req, plan.rejection.tag, plan.rejection.zone)
+      case "InsufficientCapacity":
+        return this.rec.rejected(t, req, "InsufficientCapacity", this.zoneNames[plan.zone])
+      case "Consult":
+        throw new Error("the fast engine consults the placement program itself")
+      case "Placed":
+        this.commit(t, req, plan.zone, g, size, r.lifetimeMs, plan.nodes, plan.woken, vol)
+        this.pstate[plan.zone] = plan.policyState
+    }
+  }
+
+  /** The network's bound for the request being planned (set per request; nothing allocated). */
+  private readonly netBound = {
+    max: 0,
+    tag: "",
+    zone: undefined as string | undefined,
+    rejection(): Rejected {
+      return { tag: this.tag, zone: this.zone }
+    },
+    assign(_count: number): undefined {
+      return undefined
+    }
+  }
+  /** The root volume GiB per instance of the request being planned (0: none). */
+  private storageVol = 0
+  /** The zone storage's bound: its free GiB over the request's root volume GiB per instance. */
+  private readonly storageOf = (zi: number): LaunchPlan.Bound<Rejected> => {
+    const vol = this.storageVol
+    return {
+      max: vol > 0 ? Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) : Number.POSITIVE_INFINITY,
+      rejection: () => ({ tag: "StorageFull", zone: this.zoneNames[zi] })
+    }
+  }
+  private readonly policyStateOf = (zi: number): unknown => this.pstate[zi]
+  private readonly contextOf = (zi: number, k: number, answers: ReadonlyArray<number>): Policy.PlaceContext => {
     const ctx = this.ctx
     ctx.zone = zi
-    if (ctx.answers.length > 0) ctx.answers = []
-    let pstate = this.pstate[zi]
-    if (this.placedLocal.length < maxCount) this.placedLocal = new Int32Array(maxCount * 2)
-    if (this.wokenLocal.length < maxCount) this.wokenLocal = new Int32Array(maxCount * 2)
-    const placed = this.placedLocal
-    const woken = this.wokenLocal
-    let nPlaced = 0
-    let nWoken = 0
-    for (let k = 0; k < maxCount; k++) {
-      if (policy.complete && view.nothingFits(size, Capacity.NOT_DOWN)) break
-      ctx.index = k
-      ctx.seq = this.seq + k + 1
-      let d = policy.place(view, size, pstate, ctx)
-      while (d._tag === "Consult") {
-        ctx.answers.push(this.consult(d.query))
-        d = policy.place(view, size, pstate, ctx)
-      }
-      if (d._tag === "Rejected") break
-      const i = d.node
-      if (i < 0 || i >= view.size || view.stateBit(i) === Capacity.DOWN || !Capacity.fitsAt(view, i, size)) throw this.defect(view, i, size)
-      if (view.stateBit(i) === Capacity.ASLEEP) {
-        view.setState(i, "waking")
-        woken[nWoken++] = i
-      }
-      view.add(i, size.cores, size.memoryMiB, size.diskGiB, 1)
-      placed[nPlaced++] = i
-      pstate = d.state
-    }
-    if (nPlaced < count) {
-      // All or nothing: undo the tentative placements.
-      for (let k = nPlaced - 1; k >= 0; k--) view.add(placed[k]!, -size.cores, -size.memoryMiB, -size.diskGiB, -1)
-      for (let k = 0; k < nWoken; k++) view.setState(woken[k]!, "asleep")
-      return this.rec.rejected(t, req, "InsufficientCapacity", this.zoneNames[zi])
-    }
-    this.commit(t, req, zi, g, size, r.lifetimeMs, nPlaced, nWoken, vol)
-    this.pstate[zi] = pstate
+    ctx.index = k
+    ctx.seq = this.seq + k + 1
+    ctx.answers = answers
+    return ctx
   }
 
-  /** The decider's PolicyDefect for a node a policy must not have chosen (same rules, same messages). */
-  private defect(view: IndexedCapacity, i: number, size: Resources.Resources): Decide.PolicyDefect {
-    const name = this.policy.name
-    if (i < 0 || i >= view.size) return new Decide.PolicyDefect(name, "exists", `chose node index ${i}; the zone has ${view.size} nodes`)
-    if (view.stateBit(i) === Capacity.DOWN) return new Decide.PolicyDefect(name, "down", `chose node ${view.id(i)}, which is down`)
-    return new Decide.PolicyDefect(
-      name,
-      "fits",
-      `chose node ${view.id(i)} for ${Resources.format(size)} with only ${view.freeCores(i)} vCPU / ${view.freeMemory(i)} MiB / ${view.freeDisk(i)} GiB free`
-    )
-  }
-
-  private commit(t: number, req: number, zi: number, g: number, size: Resources.Resources, lifetime: number | undefined, n: number, nWoken: number, vol: number): void {
+  private commit(
+    t: number,
+    req: number,
+    zi: number,
+    g: number,
+    size: Resources.Resources,
+    lifetime: number | undefined,
+    placed: ReadonlyArray<number>,
+    woken: ReadonlyArray<number>,
+    vol: number
+  ): void {
+    const n = placed.length
+    const nWoken = woken.length
     const rec = this.rec
     const first = this.zoneFirst[zi]!
     const view = this.views[zi]!
@@ -339,7 +346,7 @@ export class FastEngine implements Engine.Engine {
         rec.vlan(t, vlan, true)
       }
     }
-    for (let k = 0; k < nWoken; k++) rec.woken(t, first + this.wokenLocal[k]!)
+    for (let k = 0; k < nWoken; k++) rec.woken(t, first + woken[k]!)
     const slotsOf = this.mode === MANAGED ? (this.gSlots[g] ??= new LowestFree(Network.firstSlot, Network.lastSlot(this.net))) : undefined
     if (this.slotBuf.length < n) this.slotBuf = new Int32Array(n * 2)
     const slots = this.slotBuf
@@ -348,7 +355,7 @@ export class FastEngine implements Engine.Engine {
     const disk = size.diskGiB
     const life = lifetime === undefined ? -1 : lifetime
     for (let k = 0; k < n; k++) {
-      const local = this.placedLocal[k]!
+      const local = placed[k]!
       const node = first + local
       const x = this.alloc()
       slots[k] = x
@@ -397,7 +404,7 @@ export class FastEngine implements Engine.Engine {
       rec.storage(t, zi, vol * n)
     }
     // Effects, in Effects.of's order: wake the chosen asleep nodes, start what can start.
-    for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + this.wokenLocal[k]!)
+    for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + woken[k]!)
     const ri = this.ri
     for (let k = 0; k < n; k++) {
       const x = slots[k]!
