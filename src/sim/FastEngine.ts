@@ -1,24 +1,24 @@
 /**
  * The fast engine: a synchronous loop over a typed-array event queue, node and instance state in
- * typed arrays, nothing allocated per event. It decides with the SAME policy objects as the real
- * cloud (src/model/Policy.ts), through an IndexedCapacity per zone, and mirrors the decider's rules
- * step for step — request checks in Decide's order, LeastFullFirst zone choice, the network plan
- * (VLAN per security group, slots, public addresses, SYSTEM addresses, STATIC's MAC map, exhaustion
- * rejections), MinCount all-or-nothing, woken nodes, POWERSAVE ticks — and the simulated backend's
- * reactions (sampled boot delays, failures, stop delays, wake delays, departures).
+ * typed arrays, nothing allocated per event. A launch goes through the decider's own planner
+ * (LaunchPlan.planLaunch: zone choice, network and storage bounds, all-or-nothing placement with the
+ * SAME policy objects as the real cloud, woken nodes) on an IndexedCapacity per zone, with
+ * FastNetwork as its network allocator (the network plan's rules per mode, on typed arrays). The
+ * rest mirrors the decider and evolve — request checks in Decide's order, releases, POWERSAVE ticks
+ * — and the simulated backend's reactions (sampled boot delays, failures, stop delays, wake delays,
+ * departures).
  *
  * test/sim/Engines.prop.test.ts checks that it records exactly what the reference engine (which runs
  * Decide/Evolve/Effects themselves) records, on random experiments, for every shipped policy.
  *
  * One shortcut: when no node that is not down can hold the instance, a complete policy must reject,
- * so the engine rejects without calling it (the policy's reason text would cost a scan of the zone;
- * the rejection's tag is the same).
+ * so the planner does not call it (IndexedCapacity's nothingFits; the policy's reason text would cost
+ * a scan of the zone; the rejection's tag is the same).
  */
 import * as Capacity from "../model/Capacity.js"
 import * as LaunchPlan from "../model/LaunchPlan.js"
 import * as Ids from "../model/Ids.js"
 import * as Ipv4 from "../model/Ipv4.js"
-import * as Network from "../model/Network.js"
 import type * as Policy from "../model/Policy.js"
 import * as Resources from "../model/Resources.js"
 import * as VmType from "../model/VmType.js"
@@ -26,7 +26,7 @@ import * as Consult from "./Consult.js"
 import * as Engine from "./Engine.js"
 import { FastQueue } from "./FastQueue.js"
 import { IndexedCapacity } from "./IndexedCapacity.js"
-import { LowestFree } from "./LowestFree.js"
+import * as FastNetwork from "./FastNetwork.js"
 import * as Random from "./Random.js"
 import type * as Recorder from "./Recorder.js"
 import * as Setup from "./Setup.js"
@@ -40,9 +40,6 @@ const PENDING = 2
 const RUNNING = 3
 const SHUTTING = 4
 
-const SYSTEM = 0
-const STATIC = 1
-const MANAGED = 2
 
 // An instance record: 64 bytes (one cache line) in one buffer, seen as 8 floats and as 16 ints.
 /** Floats (index x·8 + …): launch time, lifetime (−1: none). */
@@ -70,6 +67,28 @@ const I_VOL = 14
 interface Rejected {
   readonly tag: string
   readonly zone: string | undefined
+}
+
+/** The network's side of a launch for the planner: the bound FastNetwork gives, and its assignment into scratch arrays. */
+class NetBound implements LaunchPlan.NetworkAllocator<number, Rejected> {
+  max = 0
+  group = 0
+  zone: string | undefined = undefined
+  /** Per placed instance k: what the mode hands out, and its public pool position (−1: none). */
+  addr = new Int32Array(16)
+  pub = new Int32Array(16)
+  constructor(private readonly network: FastNetwork.FastNetwork) {}
+  rejection(): Rejected {
+    return { tag: this.network.tag, zone: this.zone }
+  }
+  /** Returns the group's VLAN (−1: none). */
+  assign(count: number): number {
+    if (this.addr.length < count) {
+      this.addr = new Int32Array(count * 2)
+      this.pub = new Int32Array(count * 2)
+    }
+    return this.network.assign(this.group, count, this.addr, this.pub)
+  }
 }
 
 class Ctx implements Policy.PlaceContext {
@@ -117,22 +136,10 @@ export class FastEngine implements Engine.Engine {
   private readonly ctx: Ctx
   /** The planner's view of the zones: the indexed views, with their "nothing fits" shortcut. */
   private readonly zones: LaunchPlan.Zones
-  // network
-  private readonly mode: number
-  private readonly net: Network.Network
-  private readonly wantsPublic: boolean
-  private readonly rejectOnNoPublic: boolean
-  private readonly slotsPerNet: number
-  private readonly hosts: LowestFree
-  private readonly vlans: LowestFree
-  private readonly pub: LowestFree
-  private readonly poolIps: Float64Array
-  private readonly staticIps: Float64Array
-  private readonly staticUse = new Map<number, number>()
-  /** Per security group (Setup.tenantOf's numbering): its VLAN (−1: none), its live instances, its network's slots. */
-  private readonly gVlan: Int32Array
-  private readonly gLive: Int32Array
-  private readonly gSlots: Array<LowestFree | undefined>
+  /** Addresses and networks: one allocator for the network's mode. */
+  private readonly network: FastNetwork.FastNetwork
+  /** The planner's network bound and allocator for the request being planned. */
+  private readonly netBound: NetBound
   /** Per zone: the storage controller's GiB (Infinity: unlimited) and the GiB its volumes hold. */
   private readonly storageCap: Float64Array
   private readonly storageUsed: Float64Array
@@ -146,7 +153,6 @@ export class FastEngine implements Engine.Engine {
   private ri = new Int32Array(0)
   // Per request scratch: the instance slots.
   private slotBuf = new Int32Array(16)
-  private staticFree: Array<number> = []
   private tickNodes: Array<number> = []
 
   constructor(
@@ -191,21 +197,8 @@ export class FastEngine implements Engine.Engine {
       freeSlots: (z, size) => views[z]!.freeSlots(size),
       nothingFits: (z, size, states) => views[z]!.nothingFits(size, states)
     }
-    const net = setup.network
-    this.net = net
-    this.mode = net.mode === "SYSTEM" ? SYSTEM : net.mode === "STATIC" ? STATIC : MANAGED
-    this.wantsPublic = setup.addressing === "public"
-    this.rejectOnNoPublic = net.onPublicExhausted === "reject"
-    this.slotsPerNet = Network.slotsPerNetwork(net)
-    this.hosts = new LowestFree(2, Ipv4.size(net.subnet) - 2)
-    this.vlans = new LowestFree(net.vlanMin, net.vlanMax)
-    this.pub = new LowestFree(0, net.publicIps.length - 1)
-    this.poolIps = Float64Array.from(net.publicIps.map((ip) => Ipv4.parse(ip)!))
-    this.staticIps = Float64Array.from(net.macMap.map((e) => Ipv4.parse(e.ip)!))
-    const groups = setup.tenants.accounts * setup.tenants.groups
-    this.gVlan = new Int32Array(groups).fill(-1)
-    this.gLive = new Int32Array(groups)
-    this.gSlots = new Array(groups).fill(undefined)
+    this.network = FastNetwork.make(setup.network, setup.tenants.accounts * setup.tenants.groups, setup.addressing === "public")
+    this.netBound = new NetBound(this.network)
     this.storageCap = Float64Array.from(s.zones.map((z) => s.storage.capacity[z.name] ?? Number.POSITIVE_INFINITY))
     this.storageUsed = Float64Array.from(s.zones.map((z) => s.storage.used[z.name] ?? 0))
     this.grow(1024)
@@ -237,25 +230,8 @@ export class FastEngine implements Engine.Engine {
     }
     // What the network can take bounds the count before any placement (the planner checks it once the zone is known).
     const net = this.netBound
-    if (this.mode === SYSTEM) {
-      net.max = this.hosts.free
-      net.tag = "NoStaticAddress"
-    } else if (this.mode === STATIC) {
-      const free = this.staticFree
-      free.length = 0
-      for (let k = 0; k < this.staticIps.length; k++) if ((this.staticUse.get(this.staticIps[k]!) ?? 0) === 0) free.push(k)
-      net.max = free.length
-      net.tag = "NoStaticAddress"
-    } else if (this.gVlan[g]! < 0 && this.vlans.free === 0) {
-      net.max = 0
-      net.tag = "NoVlanAvailable"
-    } else {
-      const slotsFree = this.slotsPerNet - this.gLive[g]!
-      const publicLimit = this.wantsPublic && this.rejectOnNoPublic ? this.pub.free : Number.POSITIVE_INFINITY
-      net.max = Math.min(slotsFree, publicLimit)
-      // Whichever limit binds names the rejection (Decide's planNetwork).
-      net.tag = slotsFree <= publicLimit ? "SubnetFull" : "NoPublicAddress"
-    }
+    net.group = g
+    net.max = this.network.bound(g)
     net.zone = r.zone
     const vol = r.rootVolumeGiB ?? 0
     this.storageVol = vol
@@ -283,23 +259,11 @@ export class FastEngine implements Engine.Engine {
       case "Consult":
         throw new Error("the fast engine consults the placement program itself")
       case "Placed":
-        this.commit(t, req, plan.zone, g, size, r.lifetimeMs, plan.nodes, plan.woken, vol)
+        this.commit(t, req, plan.zone, g, size, r.lifetimeMs, plan.nodes, plan.woken, vol, plan.assigned)
         this.pstate[plan.zone] = plan.policyState
     }
   }
 
-  /** The network's bound for the request being planned (set per request; nothing allocated). */
-  private readonly netBound = {
-    max: 0,
-    tag: "",
-    zone: undefined as string | undefined,
-    rejection(): Rejected {
-      return { tag: this.tag, zone: this.zone }
-    },
-    assign(_count: number): undefined {
-      return undefined
-    }
-  }
   /** The root volume GiB per instance of the request being planned (0: none). */
   private storageVol = 0
   /** The zone storage's bound: its free GiB over the request's root volume GiB per instance. */
@@ -329,7 +293,8 @@ export class FastEngine implements Engine.Engine {
     lifetime: number | undefined,
     placed: ReadonlyArray<number>,
     woken: ReadonlyArray<number>,
-    vol: number
+    vol: number,
+    vlan: number
   ): void {
     const n = placed.length
     const nWoken = woken.length
@@ -337,17 +302,11 @@ export class FastEngine implements Engine.Engine {
     const first = this.zoneFirst[zi]!
     const view = this.views[zi]!
     rec.launched(t, req, zi, n)
-    let vlan = -1
-    if (this.mode === MANAGED) {
-      vlan = this.gVlan[g]!
-      if (vlan < 0) {
-        vlan = this.vlans.take()
-        this.gVlan[g] = vlan
-        rec.vlan(t, vlan, true)
-      }
-    }
+    if (this.network.fresh) rec.vlan(t, vlan, true)
     for (let k = 0; k < nWoken; k++) rec.woken(t, first + woken[k]!)
-    const slotsOf = this.mode === MANAGED ? (this.gSlots[g] ??= new LowestFree(Network.firstSlot, Network.lastSlot(this.net))) : undefined
+    const addr = this.netBound.addr
+    const pub = this.netBound.pub
+    const network = this.network
     if (this.slotBuf.length < n) this.slotBuf = new Int32Array(n * 2)
     const slots = this.slotBuf
     const cores = size.cores
@@ -373,31 +332,10 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_GROUP] = g
       ri[b + I_VOL] = vol
       this.idleSince[node] = Number.NaN
-      this.gLive[g] += 1
-      let ip: number
-      let pubIp: number
-      let pubIdx = -1
-      if (this.mode === SYSTEM) {
-        const h = this.hosts.take()
-        ri[b + I_ADDR] = h
-        ip = this.net.subnet.base + h
-        pubIp = ip
-      } else if (this.mode === STATIC) {
-        const e = this.staticFree[k]!
-        ri[b + I_ADDR] = e
-        ip = this.staticIps[e]!
-        this.staticUse.set(ip, (this.staticUse.get(ip) ?? 0) + 1)
-        pubIp = ip
-      } else {
-        const slot = slotsOf!.take()
-        ri[b + I_ADDR] = slot
-        ip = Network.vlanNetwork(this.net, vlan) + slot
-        pubIdx = this.wantsPublic ? this.pub.take() : -1
-        pubIp = pubIdx >= 0 ? this.poolIps[pubIdx]! : -1
-      }
-      ri[b + I_PUB] = pubIdx
+      ri[b + I_ADDR] = addr[k]!
+      ri[b + I_PUB] = pub[k]!
       ri[b + I_STATE] = view.stateBit(local) === Capacity.UP ? PENDING : WAITING
-      rec.placed(t, req, seq, node, cores, mem, disk, ip, pubIp, vlan)
+      rec.placed(t, req, seq, node, cores, mem, disk, network.privateIp(g, addr[k]!), network.publicIp(addr[k]!, pub[k]!), vlan)
     }
     if (vol > 0) {
       this.storageUsed[zi] += vol * n
@@ -523,29 +461,10 @@ export class FastEngine implements Engine.Engine {
       this.rec.storage(t, zi, -vol)
     }
     const g = ri[b + I_GROUP]!
-    this.gLive[g] -= 1
-    let pubIp = -1
-    let released = -1
-    if (this.mode === SYSTEM) {
-      this.hosts.give(ri[b + I_ADDR]!)
-      pubIp = this.net.subnet.base + ri[b + I_ADDR]!
-    } else if (this.mode === STATIC) {
-      const ip = this.staticIps[ri[b + I_ADDR]!]!
-      this.staticUse.set(ip, this.staticUse.get(ip)! - 1)
-      pubIp = ip
-    } else {
-      this.gSlots[g]!.give(ri[b + I_ADDR]!)
-      const p = ri[b + I_PUB]!
-      if (p >= 0) {
-        this.pub.give(p)
-        pubIp = this.poolIps[p]!
-      }
-      if (this.gLive[g] === 0) {
-        released = this.gVlan[g]!
-        this.vlans.give(released)
-        this.gVlan[g] = -1
-      }
-    }
+    const a = ri[b + I_ADDR]!
+    const p = ri[b + I_PUB]!
+    const pubIp = this.network.publicIp(a, p)
+    const released = this.network.release(g, a, p)
     this.rec.terminated(t, ri[b + I_SEQ]!, node, c, m, d, pubIp, failed)
     if (released >= 0) this.rec.vlan(t, released, false)
     ri[b + I_STATE] = FREE
@@ -641,20 +560,13 @@ export class FastEngine implements Engine.Engine {
     for (const x of xs) {
       const b = x * 16
       const st = ri[b + I_STATE] === RUNNING ? "Extant" : ri[b + I_STATE] === SHUTTING ? "Teardown" : "Pending"
-      let vlan = 0
-      let ip = "0.0.0.0"
-      let pub = "0.0.0.0"
-      if (this.mode === SYSTEM) {
-        ip = Ipv4.format(this.net.subnet.base + ri[b + I_ADDR]!)
-        pub = ip
-      } else if (this.mode === STATIC) {
-        ip = Ipv4.format(this.staticIps[ri[b + I_ADDR]!]!)
-        pub = ip
-      } else {
-        vlan = this.gVlan[ri[b + I_GROUP]!]!
-        ip = Ipv4.format(Network.vlanNetwork(this.net, vlan) + ri[b + I_ADDR]!)
-        if (ri[b + I_PUB]! >= 0) pub = Ipv4.format(this.poolIps[ri[b + I_PUB]!]!)
-      }
+      const g = ri[b + I_GROUP]!
+      const a = ri[b + I_ADDR]!
+      const p = ri[b + I_PUB]!
+      const vlan = this.network.vlanOf(g)
+      const ip = Ipv4.format(this.network.privateIp(g, a))
+      const publicIp = this.network.publicIp(a, p)
+      const pub = publicIp < 0 ? "0.0.0.0" : Ipv4.format(publicIp)
       out += `${Ids.instanceId(ri[b + I_SEQ]!)},${st},${this.nodeIds[ri[b + I_NODE]!]},${ri[b + I_MEM]!},${ri[b + I_DISK]!},${ri[b + I_CORES]!},${vlan},${pub},${ip}\n`
     }
     return out

@@ -137,6 +137,38 @@ describe("tenants with several security groups", () => {
       }
     }
   })
+
+  it("show the USER placement program the same instances file in both engines (each group's VLAN)", () => {
+    const requests = Array.from({ length: 30 }, (_, k) => typed(k * 5, 60 + (k % 4) * 40, "m1.small", 1 + (k % 2)))
+    const s = setup({
+      seed: 3,
+      topology: topology([[4, 4096, 100], [4, 4096, 100], [4, 4096, 100]]),
+      policy: Policy.user("/opt/place"),
+      network: { mode: "MANAGED", publicIps: ["198.51.100.1-198.51.100.8"], onPublicExhausted: "private", vlanMin: 10, vlanMax: 20 },
+      tenants: { accounts: 2, groups: 3, assign: "random" }
+    })
+    const seen = { fast: [] as Array<string>, reference: [] as Array<string> }
+    for (const engine of ["fast", "reference"] as const) {
+      run(s, requests, {
+        engine,
+        consult: (q) => {
+          seen[engine].push(q.instances)
+          // The last node that has a core free, by the resources file.
+          let answer = 0
+          for (const line of q.resources.trim().split("\n")) {
+            const f = Object.fromEntries(line.split(",").map((kv) => kv.split("=") as [string, string]))
+            if (f.state === "1" && +f.availcores! >= 1) answer = +f.idx! + 1
+          }
+          return answer
+        }
+      })
+    }
+    expect(seen.fast).toEqual(seen.reference)
+    // Several groups' VLANs and public addresses, and private-only ones once the pool ran out, appear.
+    const vlans = new Set(seen.fast.flatMap((f) => f.trim().split("\n").filter((l) => l !== "").map((l) => l.split(",")[6])))
+    expect(vlans.size).toBeGreaterThan(2)
+    expect(seen.fast.some((f) => f.includes(",0.0.0.0,172."))).toBe(true)
+  })
 })
 
 describe("tenants.groups in an experiment file", () => {
