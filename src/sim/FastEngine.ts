@@ -266,13 +266,20 @@ export class FastEngine implements Engine.Engine {
 
   /** The root volume GiB per instance of the request being planned (0: none). */
   private storageVol = 0
-  /** The zone storage's bound: its free GiB over the request's root volume GiB per instance. */
+  /** The zone storage's bound: its free GiB over the request's root volume GiB per instance (one object, reused). */
+  private readonly storageBound = {
+    max: 0,
+    zone: undefined as string | undefined,
+    rejection(): Rejected {
+      return { tag: "StorageFull", zone: this.zone }
+    }
+  }
   private readonly storageOf = (zi: number): LaunchPlan.Bound<Rejected> => {
     const vol = this.storageVol
-    return {
-      max: vol > 0 ? Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) : Number.POSITIVE_INFINITY,
-      rejection: () => ({ tag: "StorageFull", zone: this.zoneNames[zi] })
-    }
+    const b = this.storageBound
+    b.max = vol > 0 ? Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) : Number.POSITIVE_INFINITY
+    b.zone = this.zoneNames[zi]
+    return b
   }
   private readonly policyStateOf = (zi: number): unknown => this.pstate[zi]
   private readonly contextOf = (zi: number, k: number, answers: ReadonlyArray<number>): Policy.PlaceContext => {
