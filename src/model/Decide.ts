@@ -62,14 +62,10 @@ export const instancesFile = (s: S, zone: string): string => {
 // ---------------------------------------------------------------------------------------------
 // Network assignment for a launch
 
-interface NetPlan {
-  /** How many instances the network can take. */
-  readonly max: number
-  readonly rejection?: Rejection
-  readonly assign: (count: number, ids: ReadonlyArray<Ids.InstanceId>) => {
-    readonly instances: Array<Omit<Events.LaunchedInstance, "id" | "node" | "launchIndex">>
-    readonly networks: Array<{ readonly group: Ids.GroupId; readonly vlan: number }>
-  }
+/** What the network assigns the instances of a launch, and the network a group takes with its first instance. */
+interface Assigned {
+  readonly instances: Array<Omit<Events.LaunchedInstance, "id" | "node" | "launchIndex">>
+  readonly networks: Array<{ readonly group: Ids.GroupId; readonly vlan: number }>
 }
 
 const usedVlans = (s: S): Set<number> => {
@@ -78,7 +74,13 @@ const usedVlans = (s: S): Set<number> => {
   return used
 }
 
-const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private"): NetPlan => {
+/** The planner's network allocator over the state's address sets; instance k of the launch will be `idsOf(k)`. */
+const planNetwork = (
+  s: S,
+  group: SecurityGroup.Group,
+  addressing: "public" | "private",
+  idsOf: (k: number) => Ids.InstanceId
+): LaunchPlan.NetworkAllocator<Assigned, Rejection> => {
   const net = s.network
   switch (net.mode) {
     case "SYSTEM": {
@@ -88,14 +90,14 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const hostMax = Ipv4.size(net.subnet) - 2
       return {
         max: Math.max(0, hostMax - 1 - used.size),
-        rejection: { _tag: "NoStaticAddress", detail: `the SYSTEM subnet ${Ipv4.formatCidr(net.subnet)} is full` },
-        assign: (count, idsOf) => {
+        rejection: () => ({ _tag: "NoStaticAddress", detail: `the SYSTEM subnet ${Ipv4.formatCidr(net.subnet)} is full` }),
+        assign: (count) => {
           const instances = []
           for (let k = 0; k < count; k++) {
             const idx = Network.lowestFree(used, 2, hostMax)!
             used.add(idx)
             const ip = Ipv4.format(net.subnet.base + idx)
-            instances.push({ mac: Ids.macOf(idsOf[k]!), privateIp: ip, publicIp: ip })
+            instances.push({ mac: Ids.macOf(idsOf(k)), privateIp: ip, publicIp: ip })
           }
           return { instances, networks: [] }
         }
@@ -106,7 +108,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const free = net.macMap.filter((e) => !usedIps.has(Ipv4.parse(e.ip)!))
       return {
         max: free.length,
-        rejection: { _tag: "NoStaticAddress", detail: `all ${net.macMap.length} entries of the MAC map are in use` },
+        rejection: () => ({ _tag: "NoStaticAddress", detail: `all ${net.macMap.length} entries of the MAC map are in use` }),
         assign: (count) => ({
           instances: free.slice(0, count).map((e) => ({ mac: e.mac, privateIp: e.ip, publicIp: e.ip })),
           networks: []
@@ -122,7 +124,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         if (vlan === undefined) {
           return {
             max: 0,
-            rejection: { _tag: "NoVlanAvailable", detail: `all VLANs ${net.vlanMin}…${net.vlanMax} are held by active security groups` },
+            rejection: () => ({ _tag: "NoVlanAvailable", detail: `all VLANs ${net.vlanMin}…${net.vlanMax} are held by active security groups` }),
             assign: () => ({ instances: [], networks: [] })
           }
         }
@@ -140,15 +142,15 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         : { _tag: "NoPublicAddress", detail: `all ${net.publicIps.length} public addresses are in use (launch with private addressing to go without)` }
       return {
         max,
-        rejection,
-        assign: (count, idsOf) => {
+        rejection: () => rejection,
+        assign: (count) => {
           const instances = []
           const freePublic = wantsPublic ? State.freePublicIps(s, count) : []
           for (let k = 0; k < count; k++) {
             const slot = Network.lowestFree(usedSlots, Network.firstSlot, Network.lastSlot(net))!
             usedSlots.add(slot)
             const publicIp = wantsPublic ? freePublic[k] : undefined
-            instances.push({ mac: Ids.macOf(idsOf[k]!), privateIp: Network.slotAddress(net, v, slot), publicIp, vlan: v, slot })
+            instances.push({ mac: Ids.macOf(idsOf(k)), privateIp: Network.slotAddress(net, v, slot), publicIp, vlan: v, slot })
           }
           return { instances, networks }
         }
@@ -226,7 +228,6 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
   const views = s.zones.map((z) => new Capacity.ArrayCapacity(State.nodeRows(s, z), ctx.policy.ratios))
   const addressing = c.addressing ?? "public"
   const ids = (k: number) => Ids.instanceId(s.seq.instance + k + 1)
-  const net = planNetwork(s, groups[0]!, addressing)
   // The instances' volumes, once the zone is known.
   let volumes: EbsDecide.LaunchPlan["events"] = () => []
   const plan = LaunchPlan.planLaunch(LaunchPlan.plainZones(s.zones.map((z) => z.name), views), {
@@ -235,11 +236,7 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
     minCount: c.minCount,
     maxCount: c.maxCount,
     zone: c.zone,
-    network: {
-      max: net.max,
-      rejection: () => net.rejection!,
-      assign: (n) => net.assign(n, Array.from({ length: n }, (_, k) => ids(k)))
-    },
+    network: planNetwork(s, groups[0]!, addressing, ids),
     // What the zone's storage controller can hold of the instances' volumes (EBS).
     storage: (z) => {
       const ebs = EbsDecide.launchPlan(s, c, s.zones[z]!.name)
