@@ -9,6 +9,7 @@ import * as Policy from "../../src/model/Policy.js"
 import * as State from "../../src/model/State.js"
 import * as Experiment from "../../src/sim/Experiment.js"
 import type * as ReferenceEngine from "../../src/sim/ReferenceEngine.js"
+import * as Random from "../../src/sim/Random.js"
 import * as Setup from "../../src/sim/Setup.js"
 import type * as TraceRequest from "../../src/sim/traces/TraceRequest.js"
 import { run, setup, topology, typed } from "./support.js"
@@ -64,11 +65,30 @@ describe("tenants with several security groups", () => {
     expect(tenantsOf(both(managed(2, 3, 8), requests))).not.toEqual(a)
   })
 
-  it("one group per account keeps the old assignment (no draw is spent on the group)", () => {
-    const requests = forever(12)
-    const one = both(managed(3, 1), requests)
+  it("draw the account (random assignment only), then the group (several groups only), from the one seeded RNG", () => {
+    const one = both(managed(3, 1), forever(12))
     expect(new Set(tenantsOf(one).values())).toEqual(new Set(["sim-1/default", "sim-2/default", "sim-3/default"]))
-    expect(Setup.tenantGroup(managed(3, 1), 2)).toBe("default")
+    // Draws spent per request: none for round robin over one group, so existing experiments keep their streams.
+    const spent = (tenants: Partial<Setup.Tenants>) => {
+      const s = managed(tenants.accounts ?? 1, tenants.groups ?? 1, 9, { tenants })
+      const rng = Random.make(9)
+      const t = Setup.tenantOf(s, rng, 5)
+      // The generator's next value is the fresh stream's value number `draws`.
+      const next = rng.next()
+      const probe = Random.make(9)
+      for (let k = 0; k < 4; k++) if (probe.next() === next) return { tenant: t, draws: k }
+      return { tenant: t, draws: -1 }
+    }
+    expect(spent({ accounts: 3, assign: "roundrobin", groups: 1 })).toEqual({ tenant: 1, draws: 0 })
+    expect(spent({ accounts: 3, assign: "random", groups: 1 }).draws).toBe(1)
+    expect(spent({ accounts: 3, assign: "roundrobin", groups: 4 })).toMatchObject({ draws: 1 })
+    expect(spent({ accounts: 3, assign: "random", groups: 4 }).draws).toBe(2)
+    // Round robin over accounts, a draw among the groups: request 5 of 3 accounts is account 2's (index 1).
+    expect(Math.floor(spent({ accounts: 3, assign: "roundrobin", groups: 4 }).tenant / 4)).toBe(1)
+    const s = managed(3, 4)
+    expect([0, 1, 2, 3, 4, 7].map((t) => `${Setup.tenantAccount(s, t)}/${Setup.tenantGroup(s, t)}`)).toEqual([
+      "sim-1/default", "sim-1/group-2", "sim-1/group-3", "sim-1/group-4", "sim-2/default", "sim-2/group-4"
+    ])
   })
 
   it("give each group its own VLAN and subnet, and a group's VLAN back with its own last instance", () => {
