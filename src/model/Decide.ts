@@ -4,7 +4,6 @@
  * state's sequences, and every choice has a stated tie-break.
  */
 import { HashMap } from "effect"
-import * as Availability from "./Availability.js"
 import * as Capacity from "./Capacity.js"
 import type * as Commands from "./Commands.js"
 import * as EbsDecide from "./EbsDecide.js"
@@ -12,6 +11,8 @@ import type * as Events from "./Events.js"
 import { evolve } from "./Evolve.js"
 import * as Ids from "./Ids.js"
 import * as Ipv4 from "./Ipv4.js"
+import * as LaunchPlan from "./LaunchPlan.js"
+import * as Lifecycle from "./Lifecycle.js"
 import * as Network from "./Network.js"
 import type * as Policy from "./Policy.js"
 import type { Rejection } from "./Rejection.js"
@@ -27,16 +28,9 @@ export type Decision =
   /** Run the external program and decide again with its exit code appended to `answers`. */
   | { readonly _tag: "Consult"; readonly query: Policy.ExternalQuery; readonly index: number }
 
-/**
- * A policy returned a node it must not use. That is a bug in the policy (a defect, not a rejection):
- * the decider refuses to apply it, and the policy kit reports it as a broken law.
- */
-export class PolicyDefect extends Error {
-  override readonly name = "PolicyDefect"
-  constructor(readonly policy: string, readonly rule: "exists" | "down" | "fits", detail: string) {
-    super(`policy ${policy} ${detail}: a policy must only return nodes that are up (or asleep/waking) and fit`)
-  }
-}
+/** A policy returned a node it must not use (a defect in the policy; see LaunchPlan). */
+export const PolicyDefect = LaunchPlan.PolicyDefect
+export type PolicyDefect = LaunchPlan.PolicyDefect
 
 export interface Context {
   readonly policy: Policy.Policy<any>
@@ -68,14 +62,10 @@ export const instancesFile = (s: S, zone: string): string => {
 // ---------------------------------------------------------------------------------------------
 // Network assignment for a launch
 
-interface NetPlan {
-  /** How many instances the network can take. */
-  readonly max: number
-  readonly rejection?: Rejection
-  readonly assign: (count: number, ids: ReadonlyArray<Ids.InstanceId>) => {
-    readonly instances: Array<Omit<Events.LaunchedInstance, "id" | "node" | "launchIndex">>
-    readonly networks: Array<{ readonly group: Ids.GroupId; readonly vlan: number }>
-  }
+/** What the network assigns the instances of a launch, and the network a group takes with its first instance. */
+interface Assigned {
+  readonly instances: Array<Omit<Events.LaunchedInstance, "id" | "node" | "launchIndex">>
+  readonly networks: Array<{ readonly group: Ids.GroupId; readonly vlan: number }>
 }
 
 const usedVlans = (s: S): Set<number> => {
@@ -84,7 +74,13 @@ const usedVlans = (s: S): Set<number> => {
   return used
 }
 
-const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "private"): NetPlan => {
+/** The planner's network allocator over the state's address sets; instance k of the launch will be `idsOf(k)`. */
+const planNetwork = (
+  s: S,
+  group: SecurityGroup.Group,
+  addressing: "public" | "private",
+  idsOf: (k: number) => Ids.InstanceId
+): LaunchPlan.NetworkAllocator<Assigned, Rejection> => {
   const net = s.network
   switch (net.mode) {
     case "SYSTEM": {
@@ -94,14 +90,14 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const hostMax = Ipv4.size(net.subnet) - 2
       return {
         max: Math.max(0, hostMax - 1 - used.size),
-        rejection: { _tag: "NoStaticAddress", detail: `the SYSTEM subnet ${Ipv4.formatCidr(net.subnet)} is full` },
-        assign: (count, idsOf) => {
+        rejection: () => ({ _tag: "NoStaticAddress", detail: `the SYSTEM subnet ${Ipv4.formatCidr(net.subnet)} is full` }),
+        assign: (count) => {
           const instances = []
           for (let k = 0; k < count; k++) {
             const idx = Network.lowestFree(used, 2, hostMax)!
             used.add(idx)
             const ip = Ipv4.format(net.subnet.base + idx)
-            instances.push({ mac: Ids.macOf(idsOf[k]!), privateIp: ip, publicIp: ip })
+            instances.push({ mac: Ids.macOf(idsOf(k)), privateIp: ip, publicIp: ip })
           }
           return { instances, networks: [] }
         }
@@ -112,7 +108,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
       const free = net.macMap.filter((e) => !usedIps.has(Ipv4.parse(e.ip)!))
       return {
         max: free.length,
-        rejection: { _tag: "NoStaticAddress", detail: `all ${net.macMap.length} entries of the MAC map are in use` },
+        rejection: () => ({ _tag: "NoStaticAddress", detail: `all ${net.macMap.length} entries of the MAC map are in use` }),
         assign: (count) => ({
           instances: free.slice(0, count).map((e) => ({ mac: e.mac, privateIp: e.ip, publicIp: e.ip })),
           networks: []
@@ -128,7 +124,7 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         if (vlan === undefined) {
           return {
             max: 0,
-            rejection: { _tag: "NoVlanAvailable", detail: `all VLANs ${net.vlanMin}…${net.vlanMax} are held by active security groups` },
+            rejection: () => ({ _tag: "NoVlanAvailable", detail: `all VLANs ${net.vlanMin}…${net.vlanMax} are held by active security groups` }),
             assign: () => ({ instances: [], networks: [] })
           }
         }
@@ -146,15 +142,15 @@ const planNetwork = (s: S, group: SecurityGroup.Group, addressing: "public" | "p
         : { _tag: "NoPublicAddress", detail: `all ${net.publicIps.length} public addresses are in use (launch with private addressing to go without)` }
       return {
         max,
-        rejection,
-        assign: (count, idsOf) => {
+        rejection: () => rejection,
+        assign: (count) => {
           const instances = []
           const freePublic = wantsPublic ? State.freePublicIps(s, count) : []
           for (let k = 0; k < count; k++) {
             const slot = Network.lowestFree(usedSlots, Network.firstSlot, Network.lastSlot(net))!
             usedSlots.add(slot)
             const publicIp = wantsPublic ? freePublic[k] : undefined
-            instances.push({ mac: Ids.macOf(idsOf[k]!), privateIp: Network.slotAddress(net, v, slot), publicIp, vlan: v, slot })
+            instances.push({ mac: Ids.macOf(idsOf(k)), privateIp: Network.slotAddress(net, v, slot), publicIp, vlan: v, slot })
           }
           return { instances, networks }
         }
@@ -228,69 +224,49 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
     groups.push(g)
   }
 
-  // Zone: the one named, else Eucalyptus's LeastFullFirst. A request is never split across zones.
+  // Zone, network and storage bounds, all-or-nothing placement and wake-ups: the launch planner.
   const views = s.zones.map((z) => new Capacity.ArrayCapacity(State.nodeRows(s, z), ctx.policy.ratios))
-  let zi: number
-  if (c.zone !== undefined && c.zone !== "" && c.zone !== "default") {
-    zi = s.zones.findIndex((z) => z.name === c.zone)
-    if (zi < 0) return reject({ _tag: "UnknownZone", zone: c.zone })
-  } else {
-    zi = Availability.leastFullFirst(views, size)
-  }
-  const zone = s.zones[zi]!
-  const view = views[zi]!
-
-  // What the network can take bounds the count before any placement.
   const addressing = c.addressing ?? "public"
   const ids = (k: number) => Ids.instanceId(s.seq.instance + k + 1)
-  const net = planNetwork(s, groups[0]!, addressing)
-  // So does what the zone's storage controller can hold of the instances' volumes (EBS).
-  const ebs = EbsDecide.launchPlan(s, c, zone.name)
-  if ("invalid" in ebs) return reject(ebs.invalid)
-  const maxCount = Math.min(c.maxCount, net.max, ebs.max)
-  if (maxCount < c.minCount) return reject(net.max < c.minCount ? net.rejection! : ebs.rejection!)
-
-  // Placement, one instance at a time on a view that holds the earlier ones.
-  let pstate = s.policyState[zone.name] ?? ctx.policy.initial
-  const nodes: Array<number> = []
-  const woken: Array<Ids.NodeId> = []
-  let reason = ""
-  const answers = c.answers ?? []
-  for (let k = 0; k < maxCount; k++) {
-    const d = ctx.policy.place(view, size, pstate, {
-      index: k,
-      instanceId: ids(k),
-      answers,
-      instancesFile: () => instancesFile(s, zone.name)
-    })
-    if (d._tag === "Consult") return { _tag: "Consult", query: d.query, index: k }
-    if (d._tag === "Rejected") {
-      reason = d.reason
+  // The instances' volumes, once the zone is known.
+  let volumes: EbsDecide.LaunchPlan["events"] = () => []
+  const plan = LaunchPlan.planLaunch(LaunchPlan.plainZones(s.zones.map((z) => z.name), views), {
+    policy: ctx.policy,
+    size,
+    minCount: c.minCount,
+    maxCount: c.maxCount,
+    zone: c.zone,
+    network: planNetwork(s, groups[0]!, addressing, ids),
+    // What the zone's storage controller can hold of the instances' volumes (EBS).
+    storage: (z) => {
+      const ebs = EbsDecide.launchPlan(s, c, s.zones[z]!.name)
+      if ("invalid" in ebs) return ebs
+      volumes = ebs.events
+      return { max: ebs.max, rejection: () => ebs.rejection! }
+    },
+    policyState: (z) => s.policyState[s.zones[z]!.name] ?? ctx.policy.initial,
+    context: (z, k, answers) => ({ index: k, instanceId: ids(k), answers, instancesFile: () => instancesFile(s, s.zones[z]!.name) }),
+    answers: c.answers ?? []
+  })
+  switch (plan._tag) {
+    case "UnknownZone":
+      return reject({ _tag: "UnknownZone", zone: plan.zone })
+    case "Refused":
+      return reject(plan.rejection)
+    case "Consult":
+      return { _tag: "Consult", query: plan.query, index: plan.index }
+    case "InsufficientCapacity":
+      return reject({ _tag: "InsufficientCapacity", zone: s.zones[plan.zone]!.name, requested: c.minCount, placeable: plan.placeable, detail: plan.reason })
+    case "Placed":
       break
-    }
-    const i = d.node
-    if (i < 0 || i >= view.size) throw new PolicyDefect(ctx.policy.name, "exists", `chose node index ${i}; the zone has ${view.size} nodes`)
-    if (view.state(i) === "down") throw new PolicyDefect(ctx.policy.name, "down", `chose node ${view.id(i)}, which is down`)
-    if (!Capacity.fitsAt(view, i, size)) {
-      throw new PolicyDefect(
-        ctx.policy.name,
-        "fits",
-        `chose node ${view.id(i)} for ${Resources.format(size)} with only ${view.freeCores(i)} vCPU / ${view.freeMemory(i)} MiB / ${view.freeDisk(i)} GiB free`
-      )
-    }
-    if (view.state(i) === "asleep") {
-      view.setState(i, "waking")
-      woken.push(view.id(i))
-    }
-    view.allocate(i, size)
-    nodes.push(i)
-    pstate = d.state
   }
-  if (nodes.length < c.minCount) {
-    return reject({ _tag: "InsufficientCapacity", zone: zone.name, requested: c.minCount, placeable: nodes.length, detail: reason })
-  }
+  const zone = s.zones[plan.zone]!
+  const view = views[plan.zone]!
+  const nodes = plan.nodes
+  const woken = plan.woken.map((i) => view.id(i))
+  const pstate = plan.policyState
+  const assigned = plan.assigned
   const idList = nodes.map((_, k) => ids(k))
-  const assigned = net.assign(nodes.length, idList)
   const launched: Events.Event = {
     _tag: "InstancesLaunched",
     at: c.at,
@@ -318,7 +294,7 @@ const runInstances = (ctx: Context, s0: S, c: Commands.RunInstances): Decision =
     policyState: pstate
   }
   // The instances' volumes come first: the start effects carry them.
-  return accept([...pre, ...ebs.events(idList, c.at), launched])
+  return accept([...pre, ...volumes(idList, c.at), launched])
 }
 
 const owned = (s: S, account: string | undefined, ids: ReadonlyArray<string>) => {
@@ -568,12 +544,12 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       const i = State.instance(s, c.instanceId)
       if (!i) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
       // A boot reported after a terminate (or twice) changes nothing: observations may arrive late.
-      return accept(i.state === "pending" ? [{ _tag: "InstanceBooted", at: c.at, instance: i.id }] : [])
+      return accept(Lifecycle.after(i.state, "InstanceBooted") !== undefined ? [{ _tag: "InstanceBooted", at: c.at, instance: i.id }] : [])
     }
     case "InstanceFailed": {
       const i = State.instance(s, c.instanceId)
       if (!i) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
-      return accept(i.state === "terminated" ? [] : [{ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(c.reason) }])
+      return accept(Lifecycle.after(i.state, "InstanceTerminated") === undefined ? [] : [{ _tag: "InstanceTerminated", at: c.at, instance: i.id, reason: internalError(c.reason) }])
     }
     case "InstanceStopped": {
       const i = State.instance(s, c.instanceId)

@@ -3,6 +3,7 @@ import { HashMap } from "effect"
 import * as Ebs from "./Ebs.js"
 import type * as EbsEvents from "./EbsEvents.js"
 import type * as Ids from "./Ids.js"
+import * as Lifecycle from "./Lifecycle.js"
 import * as Resources from "./Resources.js"
 import type * as State from "./State.js"
 import type * as Units from "./Units.js"
@@ -35,7 +36,11 @@ const updateNode = (s: S, id: string, f: (n: State.NodeRuntime) => State.NodeRun
   return { ...s, nodes }
 }
 
-const updateInstance = (s: S, id: Ids.InstanceId, f: (x: State.Instance) => State.Instance): S => ({ ...s, instances: HashMap.modify(s.instances, id, f) })
+/** The instance moved by a lifecycle event (Lifecycle.enter: refused unless the table allows it), then `f` applied. */
+export const transition = (s: S, id: Ids.InstanceId, event: Lifecycle.TransitionEvent, f: (x: State.Instance) => State.Instance = (x) => x): S => ({
+  ...s,
+  instances: HashMap.modify(s.instances, id, (x) => ({ ...f(x), state: Lifecycle.enter(id, x.state, event) }))
+})
 
 /**
  * The instance is terminated: its volumes marked DeleteOnTermination are deleted, the others are
@@ -125,25 +130,27 @@ export const evolve = (s: S, e: EbsEvents.StorageEvent): S => {
       return withStorage(s, (st) => modifySnapshot(st, e.snapshot, (x) => ({ ...x, sharedWith: e.sharedWith, public: e.public })))
     case "InstancesStopping": {
       let next = s
-      for (const id of e.instances) next = updateInstance(next, id, (x) => ({ ...x, state: "stopping", stateReason: e.reason }))
+      for (const id of e.instances) next = transition(next, id, e._tag, (x) => ({ ...x, stateReason: e.reason }))
       return next
     }
     case "InstanceStopCompleted": {
       // Node capacity goes back; addresses, the private address and the group slot stay with the instance.
       const inst = HashMap.unsafeGet(s.instances, e.instance)
+      // Checked before the node's capacity goes back: a second stop must not release it twice.
+      Lifecycle.enter(inst.id, inst.state, e._tag)
       const next = releaseNode(s, inst, e.at)
-      return updateInstance(next, e.instance, (x) => ({ ...x, state: "stopped" }))
+      return transition(next, e.instance, e._tag)
     }
     case "InstanceStarting": {
       const inst = HashMap.unsafeGet(s.instances, e.instance)
+      Lifecycle.enter(inst.id, inst.state, e._tag)
       let next = s
       for (const w of e.woken) next = updateNode(next, w, (n) => ({ ...n, state: "waking" }))
       next = updateNode(next, e.node, (n) => ({ ...n, used: Resources.add(n.used, inst.size), instances: n.instances + 1, idleSince: undefined }))
       const up = next.nodes.find((n) => n.id === e.node)!.state === "up"
       next = { ...next, policyState: { ...next.policyState, [inst.zone]: e.policyState } }
-      return updateInstance(next, e.instance, (x) => ({
+      return transition(next, e.instance, e._tag, (x) => ({
         ...x,
-        state: "pending",
         node: e.node,
         launchedAt: e.at,
         runningAt: undefined,

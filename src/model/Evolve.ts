@@ -4,6 +4,7 @@ import * as EbsEvolve from "./EbsEvolve.js"
 import type * as Events from "./Events.js"
 import type * as Ids from "./Ids.js"
 import * as Ipv4 from "./Ipv4.js"
+import * as Lifecycle from "./Lifecycle.js"
 import * as Resources from "./Resources.js"
 import * as SecurityGroup from "./SecurityGroup.js"
 import * as State from "./State.js"
@@ -24,6 +25,8 @@ const updateInstance = (s: S, id: Ids.InstanceId, f: (x: State.Instance) => Stat
   ...s,
   instances: HashMap.modify(s.instances, id, f)
 })
+
+const transition = EbsEvolve.transition
 
 const updateGroup = (s: S, id: Ids.GroupId, f: (g: SecurityGroup.Group) => SecurityGroup.Group): S => ({
   ...s,
@@ -153,7 +156,7 @@ export const evolve = (s: S, e: Events.Event): S => {
           clientToken: e.request.clientToken,
           lifetimeMs: e.request.lifetimeMs,
           ...(e.request.attributes !== undefined ? { attributes: e.request.attributes } : {}),
-          state: "pending",
+          state: Lifecycle.initial,
           launchedAt: e.at,
           dispatched: nodes[i]!.state === "up",
           net: { mac: x.mac, privateIp: x.privateIp, publicIp: x.publicIp, vlan: x.vlan, slot: x.slot },
@@ -180,22 +183,25 @@ export const evolve = (s: S, e: Events.Event): S => {
       }
     }
     case "InstanceBooted":
-      return updateInstance(s, e.instance, (x) => ({ ...x, state: "running", runningAt: e.at }))
+      return transition(s, e.instance, e._tag, (x) => ({ ...x, runningAt: e.at }))
     case "InstanceRebootRequested":
+      // running → running: nothing in the state changes (the reboot is an effect).
+      Lifecycle.enter(e.instance, HashMap.unsafeGet(s.instances, e.instance).state, e._tag)
       return s
     case "InstanceAttributesChanged":
       return updateInstance(s, e.instance, (x) => ({ ...x, attributes: e.attributes }))
     case "InstancesTerminating": {
       let next = s
-      for (const id of e.instances) next = updateInstance(next, id, (x) => ({ ...x, state: "shutting-down", stateReason: e.reason }))
+      for (const id of e.instances) next = transition(next, id, e._tag, (x) => ({ ...x, stateReason: e.reason }))
       return next
     }
     case "InstanceTerminated": {
       const inst = HashMap.unsafeGet(s.instances, e.instance)
+      // Checked before anything is released: a second termination must not give capacity back twice.
+      Lifecycle.enter(inst.id, inst.state, e._tag)
       const next = releaseInstance(s, inst, e.at)
-      return updateInstance(next, e.instance, (x) => ({
+      return transition(next, e.instance, e._tag, (x) => ({
         ...x,
-        state: "terminated",
         terminatedAt: e.at,
         stateReason: x.state === "shutting-down" && x.stateReason ? x.stateReason : e.reason,
         net: { ...x.net, publicIp: undefined }

@@ -9,6 +9,12 @@
  *
  *   EBS-backed only:  running ──stop──► stopping ──halted──► stopped ──start──► pending
  *                     stopping ──terminate──► shutting-down;  stopped ──terminate──► terminated
+ *
+ * Two views of the one machine: `next` answers a user's or an observer's action (the decider asks
+ * it, and a no-op such as terminating a terminated instance is allowed); `after` is the table of the
+ * journal's instance events, which `evolve` consults for every state it gives an instance (an event
+ * it does not allow is a bug in the decider, and evolve refuses it). Every event transition is one
+ * of `next`'s (test/model/Lifecycle.test.ts checks both tables against each other).
  */
 import { Either, Schema } from "effect"
 
@@ -57,3 +63,46 @@ export const next = (from: InstanceState, action: Action): Either.Either<Instanc
 
 /** Does an instance in this state hold node capacity? From placement until terminated or stopped (a stopped one keeps its addresses). */
 export const holdsCapacity = (s: InstanceState): boolean => s !== "terminated" && s !== "stopped"
+
+/** The state a launched instance starts in. */
+export const initial: InstanceState = "pending"
+
+/** The journal's events that move an instance from one state to another. */
+export type TransitionEvent =
+  | "InstanceBooted"
+  | "InstanceRebootRequested"
+  | "InstancesTerminating"
+  | "InstanceTerminated"
+  | "InstancesStopping"
+  | "InstanceStopCompleted"
+  | "InstanceStarting"
+
+/** Every allowed transition: per event, the states it applies to and the state each leads to. Nothing else is allowed. */
+export const transitions: { readonly [E in TransitionEvent]: Readonly<Partial<Record<InstanceState, InstanceState>>> } = {
+  InstanceBooted: { pending: "running" },
+  InstanceRebootRequested: { running: "running" },
+  InstancesTerminating: { pending: "shutting-down", running: "shutting-down", stopping: "shutting-down" },
+  // Stopped after shutting down; failed or its node lost; a never-started or stopped instance terminated at once.
+  InstanceTerminated: { pending: "terminated", running: "terminated", "shutting-down": "terminated", stopping: "terminated", stopped: "terminated" },
+  InstancesStopping: { running: "stopping" },
+  InstanceStopCompleted: { stopping: "stopped" },
+  InstanceStarting: { stopped: "pending" }
+}
+
+/** The state after the event, undefined when the event does not apply to an instance in `from`. */
+export const after = (from: InstanceState, event: TransitionEvent): InstanceState | undefined => transitions[event][from]
+
+/** The decider emitted an instance event its instance's state does not allow: a bug (a defect), never applied. */
+export class TransitionDefect extends Error {
+  override readonly name = "TransitionDefect"
+  constructor(readonly instance: string, readonly from: InstanceState, readonly event: TransitionEvent) {
+    super(`${event} does not apply to ${instance}, which is ${from}: not an allowed instance transition`)
+  }
+}
+
+/** `after`, for evolve: the new state, or a TransitionDefect thrown. */
+export const enter = (instance: string, from: InstanceState, event: TransitionEvent): InstanceState => {
+  const to = after(from, event)
+  if (to === undefined) throw new TransitionDefect(instance, from, event)
+  return to
+}

@@ -42,10 +42,15 @@ export const Backend = Schema.Struct({
 })
 
 export const Tenants = Schema.Struct({
-  /** Spread requests over this many accounts, each with its default security group (its own VLAN in MANAGED). */
+  /** Spread requests over this many accounts. */
   accounts: Schema.Int.pipe(Schema.between(1, 1_000_000)),
   /** roundrobin (request k → account k mod N, default) or random (a seeded draw per request). */
-  assign: Schema.optional(Schema.Literal("roundrobin", "random"))
+  assign: Schema.optional(Schema.Literal("roundrobin", "random")),
+  /**
+   * Security groups per account (default 1, the default group); each is its own network (its own
+   * VLAN in MANAGED). A request goes to a seeded draw among its account's groups.
+   */
+  groups: Schema.optional(Schema.Int.pipe(Schema.between(1, 10_000)))
 })
 
 // Flat, so that the "format" literal picks the member and errors name that member's fields.
@@ -169,7 +174,7 @@ export const compile = (file: string, json: unknown, overrides: Overrides = {}):
     },
     horizonMs: x.horizonMs ?? (x.horizonSeconds === undefined ? undefined : Math.round(x.horizonSeconds * 1000)),
     metricsIntervalMs: x.metricsIntervalSeconds === undefined ? undefined : Math.round(x.metricsIntervalSeconds * 1000),
-    tenants: x.tenants === undefined ? undefined : { accounts: x.tenants.accounts, assign: x.tenants.assign ?? "roundrobin" },
+    tenants: x.tenants === undefined ? undefined : { accounts: x.tenants.accounts, assign: x.tenants.assign ?? "roundrobin", groups: x.tenants.groups ?? 1 },
     addressing: x.addressing
   })
   if (Either.isLeft(setup)) return Either.left(fail(file, setup.left.field, setup.left.message))

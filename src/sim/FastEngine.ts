@@ -1,24 +1,24 @@
 /**
  * The fast engine: a synchronous loop over a typed-array event queue, node and instance state in
- * typed arrays, nothing allocated per event. It decides with the SAME policy objects as the real
- * cloud (src/model/Policy.ts), through an IndexedCapacity per zone, and mirrors the decider's rules
- * step for step — request checks in Decide's order, LeastFullFirst zone choice, the network plan
- * (VLAN per security group, slots, public addresses, SYSTEM addresses, STATIC's MAC map, exhaustion
- * rejections), MinCount all-or-nothing, woken nodes, POWERSAVE ticks — and the simulated backend's
- * reactions (sampled boot delays, failures, stop delays, wake delays, departures).
+ * typed arrays, nothing allocated per event. A launch goes through the decider's own planner
+ * (LaunchPlan.planLaunch: zone choice, network and storage bounds, all-or-nothing placement with the
+ * SAME policy objects as the real cloud, woken nodes) on an IndexedCapacity per zone, with
+ * FastNetwork as its network allocator (the network plan's rules per mode, on typed arrays). The
+ * rest mirrors the decider and evolve — request checks in Decide's order, releases, POWERSAVE ticks
+ * — and the simulated backend's reactions (sampled boot delays, failures, stop delays, wake delays,
+ * departures).
  *
  * test/sim/Engines.prop.test.ts checks that it records exactly what the reference engine (which runs
  * Decide/Evolve/Effects themselves) records, on random experiments, for every shipped policy.
  *
  * One shortcut: when no node that is not down can hold the instance, a complete policy must reject,
- * so the engine rejects without calling it (the policy's reason text would cost a scan of the zone;
- * the rejection's tag is the same).
+ * so the planner does not call it (IndexedCapacity's nothingFits; the policy's reason text would cost
+ * a scan of the zone; the rejection's tag is the same).
  */
 import * as Capacity from "../model/Capacity.js"
-import * as Decide from "../model/Decide.js"
+import * as LaunchPlan from "../model/LaunchPlan.js"
 import * as Ids from "../model/Ids.js"
 import * as Ipv4 from "../model/Ipv4.js"
-import * as Network from "../model/Network.js"
 import type * as Policy from "../model/Policy.js"
 import * as Resources from "../model/Resources.js"
 import * as VmType from "../model/VmType.js"
@@ -26,7 +26,7 @@ import * as Consult from "./Consult.js"
 import * as Engine from "./Engine.js"
 import { FastQueue } from "./FastQueue.js"
 import { IndexedCapacity } from "./IndexedCapacity.js"
-import { LowestFree } from "./LowestFree.js"
+import * as FastNetwork from "./FastNetwork.js"
 import * as Random from "./Random.js"
 import type * as Recorder from "./Recorder.js"
 import * as Setup from "./Setup.js"
@@ -40,9 +40,6 @@ const PENDING = 2
 const RUNNING = 3
 const SHUTTING = 4
 
-const SYSTEM = 0
-const STATIC = 1
-const MANAGED = 2
 
 // An instance record: 64 bytes (one cache line) in one buffer, seen as 8 floats and as 16 ints.
 /** Floats (index x·8 + …): launch time, lifetime (−1: none). */
@@ -55,7 +52,8 @@ const I_CORES = 6
 const I_MEM = 7
 const I_DISK = 8
 const I_STATE = 9
-const I_ACCOUNT = 10
+/** Its tenant: account × groups + security group (Setup.tenantOf). */
+const I_GROUP = 10
 /** SYSTEM: host number; STATIC: MAC map entry; MANAGED: slot in the group's network. */
 const I_ADDR = 11
 /** Public address pool position, −1 for none. */
@@ -65,11 +63,39 @@ const I_NEXT = 13
 /** Its root volume's GiB in its zone's storage (0: none). */
 const I_VOL = 14
 
+/** A refusal by the network or the storage: the rejection's tag and the zone it is filed under. */
+interface Rejected {
+  readonly tag: string
+  readonly zone: string | undefined
+}
+
+/** The network's side of a launch for the planner: the bound FastNetwork gives, and its assignment into scratch arrays. */
+class NetBound implements LaunchPlan.NetworkAllocator<number, Rejected> {
+  max = 0
+  group = 0
+  zone: string | undefined = undefined
+  /** Per placed instance k: what the mode hands out, and its public pool position (−1: none). */
+  addr = new Int32Array(16)
+  pub = new Int32Array(16)
+  constructor(private readonly network: FastNetwork.FastNetwork) {}
+  rejection(): Rejected {
+    return { tag: this.network.tag, zone: this.zone }
+  }
+  /** Returns the group's VLAN (−1: none). */
+  assign(count: number): number {
+    if (this.addr.length < count) {
+      this.addr = new Int32Array(count * 2)
+      this.pub = new Int32Array(count * 2)
+    }
+    return this.network.assign(this.group, count, this.addr, this.pub)
+  }
+}
+
 class Ctx implements Policy.PlaceContext {
   index = 0
   seq = 0
   zone = 0
-  answers: Array<number> = []
+  answers: ReadonlyArray<number> = []
   constructor(private readonly engine: FastEngine) {}
   get instanceId(): string {
     return Ids.instanceId(this.seq)
@@ -108,23 +134,12 @@ export class FastEngine implements Engine.Engine {
   private readonly boot: Setup.Backend["boot"]
   private readonly stop: Setup.Backend["stop"]
   private readonly ctx: Ctx
-  // network
-  private readonly mode: number
-  private readonly net: Network.Network
-  private readonly wantsPublic: boolean
-  private readonly rejectOnNoPublic: boolean
-  private readonly slotsPerNet: number
-  private readonly hosts: LowestFree
-  private readonly vlans: LowestFree
-  private readonly pub: LowestFree
-  private readonly poolIps: Float64Array
-  private readonly staticIps: Float64Array
-  private readonly staticUse = new Map<number, number>()
-  private readonly accounts: number
-  private readonly randomTenants: boolean
-  private readonly gVlan: Int32Array
-  private readonly gLive: Int32Array
-  private readonly gSlots: Array<LowestFree | undefined>
+  /** The planner's view of the zones: the indexed views, with their "nothing fits" shortcut. */
+  private readonly zones: LaunchPlan.Zones
+  /** Addresses and networks: one allocator for the network's mode. */
+  private readonly network: FastNetwork.FastNetwork
+  /** The planner's network bound and allocator for the request being planned. */
+  private readonly netBound: NetBound
   /** Per zone: the storage controller's GiB (Infinity: unlimited) and the GiB its volumes hold. */
   private readonly storageCap: Float64Array
   private readonly storageUsed: Float64Array
@@ -136,11 +151,8 @@ export class FastEngine implements Engine.Engine {
   private seq = 0
   private rf = new Float64Array(0)
   private ri = new Int32Array(0)
-  // Per request scratch: the nodes placed on (zone-local), the nodes woken, the instance slots.
-  private placedLocal = new Int32Array(16)
-  private wokenLocal = new Int32Array(16)
+  // Per request scratch: the instance slots.
   private slotBuf = new Int32Array(16)
-  private staticFree: Array<number> = []
   private tickNodes: Array<number> = []
 
   constructor(
@@ -177,22 +189,16 @@ export class FastEngine implements Engine.Engine {
     this.boot = setup.backend.boot
     this.stop = setup.backend.stop
     this.ctx = new Ctx(this)
-    const net = setup.network
-    this.net = net
-    this.mode = net.mode === "SYSTEM" ? SYSTEM : net.mode === "STATIC" ? STATIC : MANAGED
-    this.wantsPublic = setup.addressing === "public"
-    this.rejectOnNoPublic = net.onPublicExhausted === "reject"
-    this.slotsPerNet = Network.slotsPerNetwork(net)
-    this.hosts = new LowestFree(2, Ipv4.size(net.subnet) - 2)
-    this.vlans = new LowestFree(net.vlanMin, net.vlanMax)
-    this.pub = new LowestFree(0, net.publicIps.length - 1)
-    this.poolIps = Float64Array.from(net.publicIps.map((ip) => Ipv4.parse(ip)!))
-    this.staticIps = Float64Array.from(net.macMap.map((e) => Ipv4.parse(e.ip)!))
-    this.accounts = setup.tenants.accounts
-    this.randomTenants = setup.tenants.assign === "random"
-    this.gVlan = new Int32Array(this.accounts).fill(-1)
-    this.gLive = new Int32Array(this.accounts)
-    this.gSlots = new Array(this.accounts).fill(undefined)
+    const views = this.views
+    this.zones = {
+      count: views.length,
+      index: (name) => this.zoneIndex.get(name) ?? -1,
+      view: (z) => views[z]!,
+      freeSlots: (z, size) => views[z]!.freeSlots(size),
+      nothingFits: (z, size, states) => views[z]!.nothingFits(size, states)
+    }
+    this.network = FastNetwork.make(setup.network, setup.tenants.accounts * setup.tenants.groups, setup.addressing === "public")
+    this.netBound = new NetBound(this.network)
     this.storageCap = Float64Array.from(s.zones.map((z) => s.storage.capacity[z.name] ?? Number.POSITIVE_INFINITY))
     this.storageUsed = Float64Array.from(s.zones.map((z) => s.storage.used[z.name] ?? 0))
     this.grow(1024)
@@ -212,7 +218,7 @@ export class FastEngine implements Engine.Engine {
     this.now = t
     this.events++
     // Drawn first, whatever happens to the request (the reference engine draws at the same point).
-    const g = this.accounts === 1 ? 0 : this.randomTenants ? this.rng.int(this.accounts) : (req - 1) % this.accounts
+    const g = Setup.tenantOf(this.setup, this.rng, req)
     const count = r.count
     if (!Number.isInteger(count) || count < 1) return this.rec.rejected(t, req, "InvalidRequest", r.zone)
     let size: Resources.Resources | undefined = r.size
@@ -222,126 +228,92 @@ export class FastEngine implements Engine.Engine {
       size = this.typeIndex.get(r.vmType ?? VmType.defaultTypeName)
       if (size === undefined) return this.rec.rejected(t, req, "UnknownVmType", r.zone)
     }
-    // Zone: the one named, else LeastFullFirst.
-    let zi: number
-    const named = r.zone
-    if (named !== undefined && named !== "" && named !== "default") {
-      const z = this.zoneIndex.get(named)
-      if (z === undefined) return this.rec.rejected(t, req, "UnknownZone", named)
-      zi = z
-    } else if (this.views.length === 1) zi = 0
-    else {
-      zi = -1
-      let bestFree = -1
-      for (let z = 0; z < this.views.length; z++) {
-        const f = this.views[z]!.freeSlots(size)
-        if (f > bestFree) {
-          zi = z
-          bestFree = f
-        }
-      }
-    }
-    // What the network can take bounds the count before any placement.
-    let netMax: number
-    let netTag: string
-    if (this.mode === SYSTEM) {
-      netMax = this.hosts.free
-      netTag = "NoStaticAddress"
-    } else if (this.mode === STATIC) {
-      const free = this.staticFree
-      free.length = 0
-      for (let k = 0; k < this.staticIps.length; k++) if ((this.staticUse.get(this.staticIps[k]!) ?? 0) === 0) free.push(k)
-      netMax = free.length
-      netTag = "NoStaticAddress"
-    } else if (this.gVlan[g]! < 0 && this.vlans.free === 0) {
-      netMax = 0
-      netTag = "NoVlanAvailable"
-    } else {
-      const slotsFree = this.slotsPerNet - this.gLive[g]!
-      const publicLimit = this.wantsPublic && this.rejectOnNoPublic ? this.pub.free : Number.POSITIVE_INFINITY
-      netMax = Math.min(slotsFree, publicLimit)
-      // Whichever limit binds names the rejection (Decide's planNetwork).
-      netTag = slotsFree <= publicLimit ? "SubnetFull" : "NoPublicAddress"
-    }
-    const maxCount = Math.min(count, netMax)
-    if (maxCount < count) return this.rec.rejected(t, req, netTag, r.zone)
-    // So does the zone's storage, for the instances' root volumes (Decide's EBS launch plan).
+    // What the network can take bounds the count before any placement (the planner checks it once the zone is known).
+    const net = this.netBound
+    net.group = g
+    net.max = this.network.bound(g)
+    net.zone = r.zone
     const vol = r.rootVolumeGiB ?? 0
-    if (vol > 0 && Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) < count) {
-      return this.rec.rejected(t, req, "StorageFull", this.zoneNames[zi])
-    }
+    this.storageVol = vol
 
-    // Placement, one instance at a time on the zone's view.
-    const view = this.views[zi]!
-    const policy = this.policy
+    // Zone choice, bounds, all-or-nothing placement and wake-ups: the decider's own planner, on the indexed views.
+    const plan = LaunchPlan.planLaunch(this.zones, {
+      policy: this.policy,
+      size,
+      minCount: count,
+      maxCount: count,
+      zone: r.zone,
+      network: net,
+      storage: this.storageOf,
+      policyState: this.policyStateOf,
+      context: this.contextOf,
+      consult: this.consult
+    })
+    switch (plan._tag) {
+      case "UnknownZone":
+        return this.rec.rejected(t, req, "UnknownZone", plan.zone)
+      case "Refused":
+        return this.rec.rejected(t, req, plan.rejection.tag, plan.rejection.zone)
+      case "InsufficientCapacity":
+        return this.rec.rejected(t, req, "InsufficientCapacity", this.zoneNames[plan.zone])
+      case "Consult":
+        throw new Error("the fast engine consults the placement program itself")
+      case "Placed":
+        this.commit(t, req, plan.zone, g, size, r.lifetimeMs, plan.nodes, plan.woken, vol, plan.assigned)
+        this.pstate[plan.zone] = plan.policyState
+    }
+  }
+
+  /** The root volume GiB per instance of the request being planned (0: none). */
+  private storageVol = 0
+  /** The zone storage's bound: its free GiB over the request's root volume GiB per instance (one object, reused). */
+  private readonly storageBound = {
+    max: 0,
+    zone: undefined as string | undefined,
+    rejection(): Rejected {
+      return { tag: "StorageFull", zone: this.zone }
+    }
+  }
+  private readonly storageOf = (zi: number): LaunchPlan.Bound<Rejected> => {
+    const vol = this.storageVol
+    const b = this.storageBound
+    b.max = vol > 0 ? Math.floor(Math.max(0, this.storageCap[zi]! - this.storageUsed[zi]!) / vol) : Number.POSITIVE_INFINITY
+    b.zone = this.zoneNames[zi]
+    return b
+  }
+  private readonly policyStateOf = (zi: number): unknown => this.pstate[zi]
+  private readonly contextOf = (zi: number, k: number, answers: ReadonlyArray<number>): Policy.PlaceContext => {
     const ctx = this.ctx
     ctx.zone = zi
-    if (ctx.answers.length > 0) ctx.answers = []
-    let pstate = this.pstate[zi]
-    if (this.placedLocal.length < maxCount) this.placedLocal = new Int32Array(maxCount * 2)
-    if (this.wokenLocal.length < maxCount) this.wokenLocal = new Int32Array(maxCount * 2)
-    const placed = this.placedLocal
-    const woken = this.wokenLocal
-    let nPlaced = 0
-    let nWoken = 0
-    for (let k = 0; k < maxCount; k++) {
-      if (policy.complete && view.nothingFits(size, Capacity.NOT_DOWN)) break
-      ctx.index = k
-      ctx.seq = this.seq + k + 1
-      let d = policy.place(view, size, pstate, ctx)
-      while (d._tag === "Consult") {
-        ctx.answers.push(this.consult(d.query))
-        d = policy.place(view, size, pstate, ctx)
-      }
-      if (d._tag === "Rejected") break
-      const i = d.node
-      if (i < 0 || i >= view.size || view.stateBit(i) === Capacity.DOWN || !Capacity.fitsAt(view, i, size)) throw this.defect(view, i, size)
-      if (view.stateBit(i) === Capacity.ASLEEP) {
-        view.setState(i, "waking")
-        woken[nWoken++] = i
-      }
-      view.add(i, size.cores, size.memoryMiB, size.diskGiB, 1)
-      placed[nPlaced++] = i
-      pstate = d.state
-    }
-    if (nPlaced < count) {
-      // All or nothing: undo the tentative placements.
-      for (let k = nPlaced - 1; k >= 0; k--) view.add(placed[k]!, -size.cores, -size.memoryMiB, -size.diskGiB, -1)
-      for (let k = 0; k < nWoken; k++) view.setState(woken[k]!, "asleep")
-      return this.rec.rejected(t, req, "InsufficientCapacity", this.zoneNames[zi])
-    }
-    this.commit(t, req, zi, g, size, r.lifetimeMs, nPlaced, nWoken, vol)
-    this.pstate[zi] = pstate
+    ctx.index = k
+    ctx.seq = this.seq + k + 1
+    ctx.answers = answers
+    return ctx
   }
 
-  /** The decider's PolicyDefect for a node a policy must not have chosen (same rules, same messages). */
-  private defect(view: IndexedCapacity, i: number, size: Resources.Resources): Decide.PolicyDefect {
-    const name = this.policy.name
-    if (i < 0 || i >= view.size) return new Decide.PolicyDefect(name, "exists", `chose node index ${i}; the zone has ${view.size} nodes`)
-    if (view.stateBit(i) === Capacity.DOWN) return new Decide.PolicyDefect(name, "down", `chose node ${view.id(i)}, which is down`)
-    return new Decide.PolicyDefect(
-      name,
-      "fits",
-      `chose node ${view.id(i)} for ${Resources.format(size)} with only ${view.freeCores(i)} vCPU / ${view.freeMemory(i)} MiB / ${view.freeDisk(i)} GiB free`
-    )
-  }
-
-  private commit(t: number, req: number, zi: number, g: number, size: Resources.Resources, lifetime: number | undefined, n: number, nWoken: number, vol: number): void {
+  private commit(
+    t: number,
+    req: number,
+    zi: number,
+    g: number,
+    size: Resources.Resources,
+    lifetime: number | undefined,
+    placed: ReadonlyArray<number>,
+    woken: ReadonlyArray<number>,
+    vol: number,
+    vlan: number
+  ): void {
+    const n = placed.length
+    const nWoken = woken.length
     const rec = this.rec
     const first = this.zoneFirst[zi]!
     const view = this.views[zi]!
     rec.launched(t, req, zi, n)
-    let vlan = -1
-    if (this.mode === MANAGED) {
-      vlan = this.gVlan[g]!
-      if (vlan < 0) {
-        vlan = this.vlans.take()
-        this.gVlan[g] = vlan
-        rec.vlan(t, vlan, true)
-      }
-    }
-    for (let k = 0; k < nWoken; k++) rec.woken(t, first + this.wokenLocal[k]!)
-    const slotsOf = this.mode === MANAGED ? (this.gSlots[g] ??= new LowestFree(Network.firstSlot, Network.lastSlot(this.net))) : undefined
+    if (this.network.fresh) rec.vlan(t, vlan, true)
+    for (let k = 0; k < nWoken; k++) rec.woken(t, first + woken[k]!)
+    const addr = this.netBound.addr
+    const pub = this.netBound.pub
+    const network = this.network
     if (this.slotBuf.length < n) this.slotBuf = new Int32Array(n * 2)
     const slots = this.slotBuf
     const cores = size.cores
@@ -349,7 +321,7 @@ export class FastEngine implements Engine.Engine {
     const disk = size.diskGiB
     const life = lifetime === undefined ? -1 : lifetime
     for (let k = 0; k < n; k++) {
-      const local = this.placedLocal[k]!
+      const local = placed[k]!
       const node = first + local
       const x = this.alloc()
       slots[k] = x
@@ -364,41 +336,20 @@ export class FastEngine implements Engine.Engine {
       ri[b + I_CORES] = cores
       ri[b + I_MEM] = mem
       ri[b + I_DISK] = disk
-      ri[b + I_ACCOUNT] = g
+      ri[b + I_GROUP] = g
       ri[b + I_VOL] = vol
       this.idleSince[node] = Number.NaN
-      this.gLive[g] += 1
-      let ip: number
-      let pubIp: number
-      let pubIdx = -1
-      if (this.mode === SYSTEM) {
-        const h = this.hosts.take()
-        ri[b + I_ADDR] = h
-        ip = this.net.subnet.base + h
-        pubIp = ip
-      } else if (this.mode === STATIC) {
-        const e = this.staticFree[k]!
-        ri[b + I_ADDR] = e
-        ip = this.staticIps[e]!
-        this.staticUse.set(ip, (this.staticUse.get(ip) ?? 0) + 1)
-        pubIp = ip
-      } else {
-        const slot = slotsOf!.take()
-        ri[b + I_ADDR] = slot
-        ip = Network.vlanNetwork(this.net, vlan) + slot
-        pubIdx = this.wantsPublic ? this.pub.take() : -1
-        pubIp = pubIdx >= 0 ? this.poolIps[pubIdx]! : -1
-      }
-      ri[b + I_PUB] = pubIdx
+      ri[b + I_ADDR] = addr[k]!
+      ri[b + I_PUB] = pub[k]!
       ri[b + I_STATE] = view.stateBit(local) === Capacity.UP ? PENDING : WAITING
-      rec.placed(t, req, seq, node, cores, mem, disk, ip, pubIp, vlan)
+      rec.placed(t, req, seq, node, cores, mem, disk, network.privateIp(g, addr[k]!), network.publicIp(addr[k]!, pub[k]!), vlan)
     }
     if (vol > 0) {
       this.storageUsed[zi] += vol * n
       rec.storage(t, zi, vol * n)
     }
     // Effects, in Effects.of's order: wake the chosen asleep nodes, start what can start.
-    for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + this.wokenLocal[k]!)
+    for (let k = 0; k < nWoken; k++) this.q.push(t + this.wakeDelay, Engine.NODE_UP, first + woken[k]!)
     const ri = this.ri
     for (let k = 0; k < n; k++) {
       const x = slots[k]!
@@ -516,30 +467,11 @@ export class FastEngine implements Engine.Engine {
       this.storageUsed[zi] -= vol
       this.rec.storage(t, zi, -vol)
     }
-    const g = ri[b + I_ACCOUNT]!
-    this.gLive[g] -= 1
-    let pubIp = -1
-    let released = -1
-    if (this.mode === SYSTEM) {
-      this.hosts.give(ri[b + I_ADDR]!)
-      pubIp = this.net.subnet.base + ri[b + I_ADDR]!
-    } else if (this.mode === STATIC) {
-      const ip = this.staticIps[ri[b + I_ADDR]!]!
-      this.staticUse.set(ip, this.staticUse.get(ip)! - 1)
-      pubIp = ip
-    } else {
-      this.gSlots[g]!.give(ri[b + I_ADDR]!)
-      const p = ri[b + I_PUB]!
-      if (p >= 0) {
-        this.pub.give(p)
-        pubIp = this.poolIps[p]!
-      }
-      if (this.gLive[g] === 0) {
-        released = this.gVlan[g]!
-        this.vlans.give(released)
-        this.gVlan[g] = -1
-      }
-    }
+    const g = ri[b + I_GROUP]!
+    const a = ri[b + I_ADDR]!
+    const p = ri[b + I_PUB]!
+    const pubIp = this.network.publicIp(a, p)
+    const released = this.network.release(g, a, p)
     this.rec.terminated(t, ri[b + I_SEQ]!, node, c, m, d, pubIp, failed)
     if (released >= 0) this.rec.vlan(t, released, false)
     ri[b + I_STATE] = FREE
@@ -635,20 +567,13 @@ export class FastEngine implements Engine.Engine {
     for (const x of xs) {
       const b = x * 16
       const st = ri[b + I_STATE] === RUNNING ? "Extant" : ri[b + I_STATE] === SHUTTING ? "Teardown" : "Pending"
-      let vlan = 0
-      let ip = "0.0.0.0"
-      let pub = "0.0.0.0"
-      if (this.mode === SYSTEM) {
-        ip = Ipv4.format(this.net.subnet.base + ri[b + I_ADDR]!)
-        pub = ip
-      } else if (this.mode === STATIC) {
-        ip = Ipv4.format(this.staticIps[ri[b + I_ADDR]!]!)
-        pub = ip
-      } else {
-        vlan = this.gVlan[ri[b + I_ACCOUNT]!]!
-        ip = Ipv4.format(Network.vlanNetwork(this.net, vlan) + ri[b + I_ADDR]!)
-        if (ri[b + I_PUB]! >= 0) pub = Ipv4.format(this.poolIps[ri[b + I_PUB]!]!)
-      }
+      const g = ri[b + I_GROUP]!
+      const a = ri[b + I_ADDR]!
+      const p = ri[b + I_PUB]!
+      const vlan = this.network.vlanOf(g)
+      const ip = Ipv4.format(this.network.privateIp(g, a))
+      const publicIp = this.network.publicIp(a, p)
+      const pub = publicIp < 0 ? "0.0.0.0" : Ipv4.format(publicIp)
       out += `${Ids.instanceId(ri[b + I_SEQ]!)},${st},${this.nodeIds[ri[b + I_NODE]!]},${ri[b + I_MEM]!},${ri[b + I_DISK]!},${ri[b + I_CORES]!},${vlan},${pub},${ip}\n`
     }
     return out

@@ -14,6 +14,7 @@ import * as Ipv4 from "../model/Ipv4.js"
 import type * as Commands from "../model/Commands.js"
 import type * as Rejection from "../model/Rejection.js"
 import * as Ebs from "../model/Ebs.js"
+import * as SecurityGroup from "../model/SecurityGroup.js"
 import * as State from "../model/State.js"
 import * as Units from "../model/Units.js"
 import * as Consult from "./Consult.js"
@@ -77,12 +78,19 @@ export class ReferenceEngine implements Engine.Engine {
     this.now = t
     this.events++
     this.req = req
-    const n = this.setup.tenants.accounts
-    const k = n === 1 ? 0 : this.setup.tenants.assign === "random" ? this.rng.int(n) : (req - 1) % n
+    const tenant = Setup.tenantOf(this.setup, this.rng, req)
+    const account = Setup.tenantAccount(this.setup, tenant)
+    const group = Setup.tenantGroup(this.setup, tenant)
+    // The default group is made by RunInstances on first use; the account's others, here, as a user would.
+    const other = group !== SecurityGroup.DEFAULT_GROUP
+    if (other && State.groupByName(this.state, account, group) === undefined) {
+      this.command({ _tag: "CreateSecurityGroup", at: Units.ms(t), account, name: group, description: "a simulated tenant's group" }, t, false)
+    }
     const base: Commands.RunInstances = {
       _tag: "RunInstances",
       at: Units.ms(t),
-      account: Setup.accountName(this.setup, k),
+      account,
+      ...(other ? { groupNames: [group] } : {}),
       imageId: this.setup.imageId,
       vmType: r.vmType,
       size: r.size,

@@ -10,11 +10,13 @@ import * as Cloud from "../model/Cloud.js"
 import * as Ids from "../model/Ids.js"
 import * as Network from "../model/Network.js"
 import type * as Policy from "../model/Policy.js"
+import * as SecurityGroup from "../model/SecurityGroup.js"
 import type * as State from "../model/State.js"
 import * as Topology from "../model/Topology.js"
 import * as VmType from "../model/VmType.js"
 import * as Distribution from "./Distribution.js"
 import type * as Metrics from "./Metrics.js"
+import type * as Random from "./Random.js"
 
 export interface Backend {
   /** From StartInstance to InstanceBooted (or InstanceFailed). */
@@ -34,12 +36,20 @@ export const defaultBackend: Backend = {
   wakeDelayMs: 60_000
 }
 
-/** How trace requests are spread over accounts (each with its default security group, so its own VLAN in MANAGED). */
+/**
+ * How trace requests are spread over accounts and their security groups. Each group is its own
+ * network (its own VLAN and subnet in MANAGED), as in the real cloud.
+ */
 export interface Tenants {
   readonly accounts: number
   /** roundrobin: request k goes to account k mod N; random: a seeded draw per request. */
   readonly assign: "roundrobin" | "random"
+  /** Security groups per account (1: the default group only); a request's group is a seeded draw among them. */
+  readonly groups: number
 }
+
+/** At most this many security groups in all (accounts × groups): the fast engine keeps a record per group. */
+export const MAX_TENANT_GROUPS = 1_000_000
 
 export interface Setup {
   readonly name: string
@@ -97,6 +107,14 @@ export const make = (input: Input): Either.Either<Setup, SetupError> => {
   if (Either.isLeft(network)) return Either.left({ field: `network.${network.left.field}`, message: network.left.message })
   const accounts = input.tenants?.accounts ?? 1
   if (!Number.isInteger(accounts) || accounts < 1) return Either.left({ field: "tenants.accounts", message: `must be an integer ≥ 1, got ${accounts}` })
+  const groups = input.tenants?.groups ?? 1
+  if (!Number.isInteger(groups) || groups < 1) return Either.left({ field: "tenants.groups", message: `must be an integer ≥ 1, got ${groups}` })
+  if (accounts * groups > MAX_TENANT_GROUPS) {
+    return Either.left({
+      field: "tenants.groups",
+      message: `${accounts} accounts × ${groups} groups is ${accounts * groups} security groups; at most ${MAX_TENANT_GROUPS} in all`
+    })
+  }
   const interval = input.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS
   if (!(interval >= 1)) return Either.left({ field: "metricsIntervalSeconds", message: `must be at least 1 ms, got ${interval} ms` })
   const backend = { ...defaultBackend, ...input.backend }
@@ -115,7 +133,7 @@ export const make = (input: Input): Either.Either<Setup, SetupError> => {
     backend,
     horizonMs: input.horizonMs,
     metricsIntervalMs: interval,
-    tenants: { accounts, assign: input.tenants?.assign ?? "roundrobin" },
+    tenants: { accounts, assign: input.tenants?.assign ?? "roundrobin", groups },
     addressing: input.addressing ?? "public",
     imageId: "emi-00000001",
     initial: s,
@@ -127,6 +145,26 @@ export const make = (input: Input): Either.Either<Setup, SetupError> => {
 /** Account k (0-based) of the experiment's tenants: "sim" alone, else "sim-1" … "sim-N". */
 export const accountName = (setup: Setup, k: number): Ids.AccountId =>
   Ids.accountId(setup.tenants.accounts === 1 ? "sim" : `sim-${k + 1}`)
+
+/**
+ * The tenant of request `req` (1-based) as one number, account × groups + group. Both engines call
+ * this first thing for every request, whatever then happens to it, so they draw from the seeded RNG
+ * at the same points: the account (random assignment only), then the group (several groups only).
+ */
+export const tenantOf = (setup: Setup, rng: Random.Random, req: number): number => {
+  const { accounts, assign, groups } = setup.tenants
+  const k = accounts === 1 ? 0 : assign === "random" ? rng.int(accounts) : (req - 1) % accounts
+  return groups === 1 ? k : k * groups + rng.int(groups)
+}
+
+/** Tenant t's account (see tenantOf). */
+export const tenantAccount = (setup: Setup, t: number): Ids.AccountId => accountName(setup, Math.floor(t / setup.tenants.groups))
+
+/** Tenant t's security group name: the account's default group, else "group-2" … "group-G". */
+export const tenantGroup = (setup: Setup, t: number): string => {
+  const j = t % setup.tenants.groups
+  return j === 0 ? SecurityGroup.DEFAULT_GROUP : `group-${j + 1}`
+}
 
 /** The wake delay in effect: the policy's (POWERSAVE) or the backend's. */
 export const wakeDelayMs = (setup: Setup): number => setup.policy.power?.wakeDelayMs ?? setup.backend.wakeDelayMs

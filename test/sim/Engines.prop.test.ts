@@ -3,7 +3,8 @@
  * exactly what the reference engine (Decide → Evolve → Effects) records — the same event log line for
  * line (placements, rejections with their reason tag, boots, failures, stops, wake-ups, power-downs,
  * addresses and VLANs, all at the same times) and the same summary — for every shipped policy and for
- * the SYSTEM, STATIC, MANAGED and MANAGED-NOVLAN network modes.
+ * the SYSTEM, STATIC, MANAGED and MANAGED-NOVLAN network modes, with 1–3 accounts of 1–3 security
+ * groups each.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
@@ -83,6 +84,8 @@ const experimentArb = fc.record({
   stop: stopArb,
   failureProbability: fc.constantFrom(0, 0, 0.25),
   accounts: fc.integer({ min: 1, max: 3 }),
+  // Security groups per account: each its own network (VLAN), as in the real cloud.
+  groups: fc.integer({ min: 1, max: 3 }),
   assign: fc.constantFrom("roundrobin" as const, "random" as const),
   overcommit: fc.constantFrom(undefined, { cores: 2 }, { cores: 1.5, memory: 1.25 }),
   seed: fc.integer({ min: 0, max: 2 ** 31 }),
@@ -132,7 +135,7 @@ const compare = (name: PolicyConfig.PolicyName, numRuns: number) =>
         policy: policyOf(name, x),
         backend: { boot: compile(x.boot), stop: compile(x.stop), failureProbability: x.failureProbability, wakeDelayMs: 30_000 },
         horizonMs: x.horizon === null ? undefined : x.horizon * 1000,
-        tenants: { accounts: x.accounts, assign: x.assign },
+        tenants: { accounts: x.accounts, assign: x.assign, groups: x.groups },
         metricsIntervalMs: 300_000
       })
       const requests = requestsOf(x)
@@ -164,7 +167,7 @@ describe("the fast engine records exactly what the reference engine records", ()
           policy: policyOf(name, x),
           backend: { boot: compile(x.boot), stop: compile(x.stop), failureProbability: x.failureProbability },
           horizonMs: x.horizon === null ? undefined : x.horizon * 1000,
-          tenants: { accounts: x.accounts, assign: x.assign }
+          tenants: { accounts: x.accounts, assign: x.assign, groups: x.groups }
         })
         const out = run(s, requestsOf(x), { consult: lastFitProgram, batch: x.batch })
         for (const line of out.log.split("\n")) {

@@ -52,7 +52,7 @@ describe("experiment files", () => {
       expect(l.setup.backend.failureProbability).toBe(0.1)
       expect(l.setup.backend.stop.meanMs).toBe(1500)
       expect(l.setup.backend.boot.meanMs).toBe(5000)
-      expect(l.setup.tenants).toEqual({ accounts: 3, assign: "roundrobin" })
+      expect(l.setup.tenants).toEqual({ accounts: 3, assign: "roundrobin", groups: 1 })
       expect(l.setup.nodes.map((n) => n.id)).toEqual(["n1", "n2", "n3"])
       expect(l.setup.nodes[0]!.idleWatts).toBe(90)
     }))
