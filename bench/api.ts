@@ -6,9 +6,16 @@
  *   - DescribeInstances (all 100) requests/s, sequential and with 8 concurrent clients;
  *   - RunInstances latency p50/p99 over single-instance launches (each terminated right after, untimed);
  *   - peak RSS (VmHWM of the server process and its children, from /proc).
- * Prints a table and our/moto ratios; with --json, `{ours: {...}, moto: {...}}`.
+ * Prints a table and our/moto ratios; with --json, `{ours: {...}, moto: {...}, accountSize: {...}}`.
  *
- *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only]
+ * Then, ours only, the account-size section (issue 17: a request must not cost more in a bigger
+ * account): two servers on a cloud roomy enough for 10,000 instances, one with 100 instances in the
+ * account and one with 10,000 (put in with 1,000-instance RunInstances, one security group per
+ * thousand, private addressing); p50 latency and server CPU per request of RunInstances, a ClientToken
+ * re-send and DescribeInstances of one instance, the two servers asked in turn (so that the machine's
+ * other load weighs on both alike), and the ratio.
+ *
+ *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only] [-- --no-account-size]
  *
  * Our server runs `node dist/src/cli/main.js serve` over a simulated cloud sized so that every
  * launch fits (two zones of eight 32-core nodes, a /24 of public addresses; instances boot and stop
@@ -51,7 +58,9 @@ const json = args.includes("--json")
 const oursOnly = args.includes("--ours-only")
 const seconds = option("--seconds", 5)
 const runs = option("--runs", 200)
+const accountSize = !args.includes("--no-account-size")
 const INSTANCES = 100
+const ACCOUNT_SIZES = [100, 10_000] as const
 const log = (s: string) => {
   if (!json) process.stderr.write(`${s}\n`)
 }
@@ -125,21 +134,23 @@ const stopChild = (child: ChildProcess) =>
     child.kill("SIGTERM")
   })
 
-const startOurs = async (): Promise<Server> => {
+/** Our server's cloud: two zones of eight nodes of `cores` cores (32: the main section; more for 10,000 instances). */
+const ourConfig = (cores: number) => ({
+  region: "bench-1",
+  cloud: {
+    zones: [
+      { name: "bench-1a", nodes: [{ prefix: "a", count: 8, cores, memoryMiB: Math.max(131072, cores * 128), diskGiB: Math.max(2000, cores * 2) }] },
+      { name: "bench-1b", nodes: [{ prefix: "b", count: 8, cores, memoryMiB: Math.max(131072, cores * 128), diskGiB: Math.max(2000, cores * 2) }] }
+    ]
+  },
+  network: { mode: "MANAGED", subnet: "10.0.0.0/12", addressesPerNetwork: 1024, publicIps: ["198.18.0.0/24"] },
+  backend: { kind: "sim", bootDelay: { kind: "constant", ms: 200 }, stopDelay: { kind: "constant", ms: 200 }, seed: 1 },
+  tickSeconds: 10
+})
+
+const startOurs = async (config: object = ourConfig(32)): Promise<Server> => {
   const dir = mkdtempSync(join(tmpdir(), "euca-bench-api-"))
   const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url))
-  const config = {
-    region: "bench-1",
-    cloud: {
-      zones: [
-        { name: "bench-1a", nodes: [{ prefix: "a", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] },
-        { name: "bench-1b", nodes: [{ prefix: "b", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] }
-      ]
-    },
-    network: { mode: "MANAGED", subnet: "10.0.0.0/12", addressesPerNetwork: 1024, publicIps: ["198.18.0.0/24"] },
-    backend: { kind: "sim", bootDelay: { kind: "constant", ms: 200 }, stopDelay: { kind: "constant", ms: 200 }, seed: 1 },
-    tickSeconds: 10
-  }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config))
   const port = await freePort()
   const out = openSync(join(dir, "server.log"), "a")
@@ -253,6 +264,119 @@ const measure = async (s: Server): Promise<Figures> => {
   }
 }
 
+/** CPU time (user + system) the process has used so far, ms. */
+const cpuMs = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in USER_HZ (100 on Linux)
+}
+
+interface Cost {
+  readonly p50Ms: number
+  /** The server's CPU per request, ms. */
+  readonly cpuMs: number
+}
+
+interface AtSize {
+  readonly instances: number
+  readonly runInstances: Cost
+  readonly clientTokenResend: Cost
+  readonly describeOne: Cost
+}
+
+/** The requests measured on one server of the account-size section, and what fills its account. */
+interface Sized {
+  readonly server: Server
+  readonly client: Client
+  readonly size: number
+  /** Instance ids of the filled account (DescribeInstances picks among them). */
+  readonly bulk: ReadonlyArray<string>
+  readonly run: () => Promise<string>
+  readonly resend: () => Promise<string>
+  readonly describeOne: (k: number) => Promise<string>
+  readonly terminate: (body: string) => Promise<string>
+}
+
+/** Waits until none of the account's instances is pending or shutting down (boots are commands too: let them pass). */
+const settle = async (c: Client) => {
+  for (;;) {
+    const body = await c.ok("DescribeInstances", [["Filter.1.Name", "instance-state-name"], ["Filter.1.Value.1", "pending"], ["Filter.1.Value.2", "shutting-down"], ["MaxResults", "5"]])
+    if (all(body, "instanceId").length === 0) return
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+/** Puts `size` instances in the account of `s`: RunInstances of up to 1,000, a security group per thousand, private addressing. */
+const filled = async (s: Server, size: number): Promise<Sized> => {
+  const c = new Client(s.endpoint)
+  const bulk: Array<string> = []
+  for (let g = 0; bulk.length < size; g++) {
+    const n = Math.min(1000, size - bulk.length)
+    const group = `bulk-${g}`
+    await c.ok("CreateSecurityGroup", [["GroupName", group], ["GroupDescription", "bench bulk"]])
+    const body = await c.ok("RunInstances", [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", String(n)], ["MaxCount", String(n)], ["SecurityGroup.1", group], ["AddressingType", "private"]])
+    const ids = all(body, "instanceId")
+    if (ids.length !== n) throw new Error(`account size: RunInstances of ${n} made ${ids.length}`)
+    bulk.push(...ids)
+  }
+  await settle(c)
+  const base: Array<readonly [string, string]> = [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", "1"], ["MaxCount", "1"]]
+  const tokened = [...base, ["ClientToken", `bench-token-${size}`] as const]
+  await c.ok("RunInstances", tokened)
+  return {
+    server: s,
+    client: c,
+    size,
+    bulk,
+    run: () => c.ok("RunInstances", base),
+    resend: () => c.ok("RunInstances", tokened),
+    describeOne: (k) => c.ok("DescribeInstances", [["InstanceId.1", bulk[(k * 7919) % bulk.length]!]]),
+    terminate: (body) => {
+      const id = all(body, "instanceId")[0]
+      if (id === undefined) throw new Error("account size: RunInstances answered without an instance id")
+      return c.ok("TerminateInstances", [["InstanceId.1", id]])
+    }
+  }
+}
+
+/**
+ * `n` rounds of one request on every server in turn, so that what else the machine does weighs on
+ * each size alike; `after` (untimed) follows each request. p50 latency and the server's CPU per request.
+ */
+const interleaved = async (servers: ReadonlyArray<Sized>, n: number, request: (x: Sized, k: number) => Promise<string>, after?: (x: Sized, body: string) => Promise<unknown>): Promise<Array<Cost>> => {
+  const latencies = servers.map((): Array<number> => [])
+  const cpu = servers.map(() => 0)
+  for (let k = 0; k < n; k++) {
+    for (const [j, x] of servers.entries()) {
+      const c0 = cpuMs(x.server.pid)
+      const t = performance.now()
+      const body = await request(x, k)
+      latencies[j]!.push(performance.now() - t)
+      cpu[j]! += cpuMs(x.server.pid) - c0
+      if (after) await after(x, body)
+    }
+  }
+  return servers.map((_, j) => {
+    const sorted = latencies[j]!.sort((a, b) => a - b)
+    return { p50Ms: percentile(sorted, 50), cpuMs: cpu[j]! / n }
+  })
+}
+
+/** The account-size section: the same three requests on a server with 100 and one with 10,000 instances in the account. */
+const measureAccountSize = async (servers: ReadonlyArray<Sized>): Promise<ReadonlyArray<AtSize>> => {
+  log(`ours: account sizes ${servers.map((x) => x.size).join(" and ")}: warm-up`)
+  await interleaved(servers, 20, (x) => x.run(), (x, body) => x.terminate(body))
+  await interleaved(servers, 20, (x) => x.resend())
+  await interleaved(servers, 20, (x, k) => x.describeOne(k))
+  for (const x of servers) await settle(x.client)
+  log(`ours: account sizes: ${runs} of each request, the servers in turn`)
+  const run = await interleaved(servers, runs, (x) => x.run(), (x, body) => x.terminate(body))
+  for (const x of servers) await settle(x.client)
+  const resend = await interleaved(servers, runs, (x) => x.resend())
+  const describe = await interleaved(servers, runs, (x, k) => x.describeOne(k))
+  return servers.map((x, j) => ({ instances: x.size, runInstances: run[j]!, clientTokenResend: resend[j]!, describeOne: describe[j]! }))
+}
+
 const bench = async (start: () => Promise<Server>): Promise<Figures> => {
   const s = await start()
   try {
@@ -271,11 +395,59 @@ const rounded = (f: Figures): Figures => ({
   peakRssMiB: round(f.peakRssMiB, 1)
 })
 
+const roundCost = (c: Cost): Cost => ({ p50Ms: round(c.p50Ms, 3), cpuMs: round(c.cpuMs, 3) })
+
+const benchAccountSize = async (): Promise<ReadonlyArray<AtSize>> => {
+  // Room for 10,000 instances and the measured launches: 16 nodes of 800 m1.small each. One server per size.
+  const started: Array<Server> = []
+  const sized: Array<Sized> = []
+  try {
+    for (const size of ACCOUNT_SIZES) {
+      const s = await startOurs(ourConfig(800))
+      started.push(s)
+      log(`ours: account size ${size}: putting instances in`)
+      sized.push(await filled(s, size))
+    }
+    return (await measureAccountSize(sized)).map((a) => ({
+      instances: a.instances,
+      runInstances: roundCost(a.runInstances),
+      clientTokenResend: roundCost(a.clientTokenResend),
+      describeOne: roundCost(a.describeOne)
+    }))
+  } finally {
+    for (const x of sized) x.client.close()
+    for (const s of started) await s.stop()
+  }
+}
+
+const printAccountSize = (sizes: ReadonlyArray<AtSize>) => {
+  const [small, big] = [sizes[0]!, sizes[sizes.length - 1]!]
+  const rows: Array<[string, keyof Omit<AtSize, "instances">]> = [
+    ["RunInstances", "runInstances"],
+    ["ClientToken re-send", "clientTokenResend"],
+    ["DescribeInstances(one id)", "describeOne"]
+  ]
+  const head = ["account size", `p50 @${small.instances}`, `p50 @${big.instances}`, "ratio", `CPU/req @${small.instances}`, `CPU/req @${big.instances}`, "ratio"]
+  const table = [head]
+  let worst = 0
+  for (const [label, key] of rows) {
+    const a = small[key]
+    const b = big[key]
+    const ratio = b.p50Ms / a.p50Ms
+    worst = Math.max(worst, Math.abs(ratio - 1))
+    table.push([label, `${a.p50Ms} ms`, `${b.p50Ms} ms`, `${ratio.toFixed(2)}×`, `${a.cpuMs} ms`, `${b.cpuMs} ms`, `${(b.cpuMs / a.cpuMs).toFixed(2)}×`])
+  }
+  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+  process.stdout.write(`\n${table.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n")}\n`)
+  process.stdout.write(`target: the same cost (within 20 %) at ${small.instances} and ${big.instances} instances — p50 worst ${(worst * 100).toFixed(0)} % (${worst <= 0.2 ? "met" : "MISSED"})\n`)
+}
+
 const main = async () => {
-  const ours = rounded(await bench(startOurs))
+  const ours = rounded(await bench(() => startOurs()))
   const moto = oursOnly ? undefined : rounded(await bench(startMoto))
+  const sizes = accountSize ? await benchAccountSize() : undefined
   if (json) {
-    process.stdout.write(`${JSON.stringify(moto ? { ours, moto } : { ours })}\n`)
+    process.stdout.write(`${JSON.stringify({ ours, ...(moto ? { moto } : {}), ...(sizes ? { accountSize: sizes } : {}) })}\n`)
     return
   }
   const rows: Array<[string, keyof Figures, string, "higher" | "lower"]> = [
@@ -300,6 +472,7 @@ const main = async () => {
       `\ntargets: DescribeInstances ≥ 100× moto — ${x.toFixed(0)}× (${x >= 100 ? "met" : "MISSED"}); RunInstances p50 < 2 ms — ${ours.runInstancesP50Ms} ms (${ours.runInstancesP50Ms < 2 ? "met" : "MISSED"})\n`
     )
   }
+  if (sizes) printAccountSize(sizes)
 }
 
 main().catch((e) => {
