@@ -15,7 +15,11 @@
  * re-send and DescribeInstances of one instance, the two servers asked in turn (so that the machine's
  * other load weighs on both alike), and the ratio.
  *
- *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only] [-- --no-account-size]
+ * Last, where a launch's server time goes (auth, parse, decide, journal, serialise…): a CPU profile
+ * (node --cpu-prof) of our server over `--runs` launches, each sample given to the innermost of our
+ * modules on its stack.
+ *
+ *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only] [-- --no-account-size] [-- --no-launch-profile]
  *
  * Our server runs `node dist/src/cli/main.js serve` over a simulated cloud sized so that every
  * launch fits (two zones of eight 32-core nodes, a /24 of public addresses; instances boot and stop
@@ -59,6 +63,7 @@ const oursOnly = args.includes("--ours-only")
 const seconds = option("--seconds", 5)
 const runs = option("--runs", 200)
 const accountSize = !args.includes("--no-account-size")
+const launchProfile = !args.includes("--no-launch-profile")
 const INSTANCES = 100
 const ACCOUNT_SIZES = [100, 10_000] as const
 const log = (s: string) => {
@@ -148,14 +153,14 @@ const ourConfig = (cores: number) => ({
   tickSeconds: 10
 })
 
-const startOurs = async (config: object = ourConfig(32)): Promise<Server> => {
+const startOurs = async (config: object = ourConfig(32), extraNodeArgs: ReadonlyArray<string> = []): Promise<Server> => {
   const dir = mkdtempSync(join(tmpdir(), "euca-bench-api-"))
   const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url))
   writeFileSync(join(dir, "config.json"), JSON.stringify(config))
   const port = await freePort()
   const out = openSync(join(dir, "server.log"), "a")
   // EUCA_BENCH_NODE_ARGS: extra node flags for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
-  const nodeArgs = (process.env.EUCA_BENCH_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "")
+  const nodeArgs = [...(process.env.EUCA_BENCH_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== ""), ...extraNodeArgs]
   const child = spawn(process.execPath, [...nodeArgs, main, "serve", "--host", "127.0.0.1", "--port", String(port), "--data", join(dir, "data"), "--config", join(dir, "config.json")], {
     stdio: ["ignore", out, out]
   })
@@ -395,6 +400,111 @@ const rounded = (f: Figures): Figures => ({
   peakRssMiB: round(f.peakRssMiB, 1)
 })
 
+// ---------------------------------------------------------------------------------------------
+// Where a launch's server time goes: a CPU profile of our server (node --cpu-prof) over `runs` launches,
+// each sample given to the innermost frame of ours that it is in. SQLite's calls (the journal's
+// commit with synchronous=FULL, the ClientToken and tag rows) block the thread, so they are sampled.
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string }
+  readonly children?: ReadonlyArray<number>
+}
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly startTime: number
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+/** What a frame is part of; undefined for frames that say nothing by themselves (Effect's runtime, node's internals). */
+const category = (f: ProfileNode["callFrame"]): string | undefined => {
+  const u = f.url
+  if (f.functionName === "(garbage collector)") return "garbage collection"
+  if (f.functionName === "(idle)") return "idle"
+  if (u.includes("/src/api/protocol/Auth.") || u.includes("/src/store/Accounts.")) return "auth (SigV4, keys)"
+  if (u.includes("/src/api/protocol/Query.")) return "parse (query → input)"
+  if (u.includes("/src/api/protocol/Xml.")) return "serialise (output → XML)"
+  if (u.includes("/src/model/")) return "decide + evolve (core)"
+  if (u.includes("/src/controller/")) return "controller (effects, lock)"
+  if (u.includes("better-sqlite3") || u.includes("@effect/sql") || u.includes("/src/store/")) return "journal + SQLite (commit, tokens, tags)"
+  if (u.includes("/src/api/actions/") || u.includes("/src/api/Views.") || u.includes("/src/api/Handler.") || u.includes("/src/api/Vpc.") || u.includes("/src/api/protocol/")) return "handler (checks, views)"
+  if (u.includes("/src/api/Server.") || u.startsWith("node:_http") || u.startsWith("node:net") || u.startsWith("node:_stream") || u.startsWith("node:internal/streams")) return "HTTP"
+  if (u.includes("/src/backends/") || u.includes("/src/sim/")) return "backend (simulated boots)"
+  return undefined
+}
+
+/** Milliseconds of samples per category, between `from` and `to` (µs on the monotonic clock the profile uses too). */
+const attribute = (p: CpuProfile, from: number, to: number): Map<string, number> => {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const memo = new Map<number, string>()
+  const of = (id: number): string => {
+    const hit = memo.get(id)
+    if (hit !== undefined) return hit
+    const n = byId.get(id)!
+    const own = category(n.callFrame)
+    const up = parent.get(id)
+    const c = own ?? (up === undefined ? (n.callFrame.url.includes("node_modules/effect") ? "Effect runtime" : "other") : of(up))
+    // A frame of Effect's runtime with nothing of ours above it is the runtime's own time.
+    const result = c === "other" && n.callFrame.url.includes("node_modules/effect") ? "Effect runtime" : c
+    memo.set(id, result)
+    return result
+  }
+  const out = new Map<string, number>()
+  let t = p.startTime
+  for (let k = 0; k < p.samples.length; k++) {
+    t += p.timeDeltas[k]!
+    if (t < from || t > to) continue
+    const next = p.timeDeltas[k + 1] ?? 0
+    const c = of(p.samples[k]!)
+    out.set(c, (out.get(c) ?? 0) + next / 1000)
+  }
+  return out
+}
+
+const benchLaunchProfile = async (): Promise<{ readonly launches: number; readonly msPerLaunch: Record<string, number> }> => {
+  const dir = mkdtempSync(join(tmpdir(), "euca-bench-prof-"))
+  try {
+    const s = await startOurs(ourConfig(32), ["--cpu-prof", `--cpu-prof-dir=${dir}`])
+    const c = new Client(s.endpoint)
+    const base: Array<readonly [string, string]> = [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", "1"], ["MaxCount", "1"]]
+    let from = 0
+    let to = 0
+    try {
+      for (let k = 0; k < 20; k++) await c.ok("TerminateInstances", [["InstanceId.1", all(await c.ok("RunInstances", base), "instanceId")[0]!]])
+      await settle(c)
+      log(`ours: CPU profile over ${runs} launches`)
+      from = Number(process.hrtime.bigint() / 1000n)
+      for (let k = 0; k < runs; k++) await c.ok("RunInstances", base)
+      await settle(c) // the launches' boots are part of their cost
+      to = Number(process.hrtime.bigint() / 1000n)
+    } finally {
+      c.close()
+      await s.stop()
+    }
+    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))
+    if (file === undefined) throw new Error("launch profile: the server wrote no .cpuprofile (did it exit cleanly?)")
+    const ms = attribute(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile, from, to)
+    ms.delete("idle")
+    const msPerLaunch: Record<string, number> = {}
+    for (const [k, v] of [...ms].sort((a, b) => b[1] - a[1])) msPerLaunch[k] = round(v / runs, 3)
+    return { launches: runs, msPerLaunch }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const printLaunchProfile = (p: { readonly launches: number; readonly msPerLaunch: Record<string, number> }) => {
+  const total = Object.values(p.msPerLaunch).reduce((a, b) => a + b, 0)
+  const rows = Object.entries(p.msPerLaunch).map(([k, v]) => [k, `${v.toFixed(3)} ms`, `${((100 * v) / total).toFixed(0)} %`])
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
+  // The profiler samples the main thread's stack at wall-clock intervals: a thread blocked in SQLite's fsync (or, on a busy machine, waiting for a core) is counted too.
+  process.stdout.write(`\nwhere a launch's server time goes (main thread, CPU profile over ${p.launches} RunInstances and their boots; ${total.toFixed(2)} ms per launch):\n`)
+  process.stdout.write(`${rows.map((r) => `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}`).join("\n")}\n`)
+}
+
 const roundCost = (c: Cost): Cost => ({ p50Ms: round(c.p50Ms, 3), cpuMs: round(c.cpuMs, 3) })
 
 const benchAccountSize = async (): Promise<ReadonlyArray<AtSize>> => {
@@ -446,8 +556,9 @@ const main = async () => {
   const ours = rounded(await bench(() => startOurs()))
   const moto = oursOnly ? undefined : rounded(await bench(startMoto))
   const sizes = accountSize ? await benchAccountSize() : undefined
+  const profile = launchProfile ? await benchLaunchProfile() : undefined
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ours, ...(moto ? { moto } : {}), ...(sizes ? { accountSize: sizes } : {}) })}\n`)
+    process.stdout.write(`${JSON.stringify({ ours, ...(moto ? { moto } : {}), ...(sizes ? { accountSize: sizes } : {}), ...(profile ? { launchProfile: profile } : {}) })}\n`)
     return
   }
   const rows: Array<[string, keyof Figures, string, "higher" | "lower"]> = [
@@ -473,6 +584,7 @@ const main = async () => {
     )
   }
   if (sizes) printAccountSize(sizes)
+  if (profile) printLaunchProfile(profile)
 }
 
 main().catch((e) => {
