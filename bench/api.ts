@@ -6,14 +6,15 @@
  *   - DescribeInstances (all 100) requests/s, sequential and with 8 concurrent clients;
  *   - RunInstances latency p50/p99 over single-instance launches (each terminated right after, untimed);
  *   - peak RSS (VmHWM of the server process and its children, from /proc).
- * Prints a table and our/moto ratios; with --json, `{ours: {...}, moto: {...}, accountSize: {...}}`.
+ * Prints a table and our/moto ratios; with --json, `{ours, moto, accountSize, launchProfile}`.
  *
  * Then, ours only, the account-size section (issue 17: a request must not cost more in a bigger
  * account): two servers on a cloud roomy enough for 10,000 instances, one with 100 instances in the
  * account and one with 10,000 (put in with 1,000-instance RunInstances, one security group per
- * thousand, private addressing); p50 latency and server CPU per request of RunInstances, a ClientToken
- * re-send and DescribeInstances of one instance, the two servers asked in turn (so that the machine's
- * other load weighs on both alike), and the ratio.
+ * thousand, private addressing, a Name tag each); p50 latency and server CPU per request of
+ * RunInstances (without and with a tag), a ClientToken re-send and DescribeInstances of one
+ * instance, the two servers asked in turn (so that the machine's other load weighs on both alike),
+ * and the ratio.
  *
  * Last, where a launch's server time goes (auth, parse, decide, journal, serialise…): a CPU profile
  * (node --cpu-prof) of our server over `--runs` launches, each sample given to the innermost of our
@@ -285,6 +286,7 @@ interface Cost {
 interface AtSize {
   readonly instances: number
   readonly runInstances: Cost
+  readonly runInstancesTagged: Cost
   readonly clientTokenResend: Cost
   readonly describeOne: Cost
 }
@@ -297,6 +299,8 @@ interface Sized {
   /** Instance ids of the filled account (DescribeInstances picks among them). */
   readonly bulk: ReadonlyArray<string>
   readonly run: () => Promise<string>
+  /** A launch with a tag (TagSpecification), as Terraform and Ansible launch. */
+  readonly runTagged: (k: number) => Promise<string>
   readonly resend: () => Promise<string>
   readonly describeOne: (k: number) => Promise<string>
   readonly terminate: (body: string) => Promise<string>
@@ -319,7 +323,7 @@ const filled = async (s: Server, size: number): Promise<Sized> => {
     const n = Math.min(1000, size - bulk.length)
     const group = `bulk-${g}`
     await c.ok("CreateSecurityGroup", [["GroupName", group], ["GroupDescription", "bench bulk"]])
-    const body = await c.ok("RunInstances", [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", String(n)], ["MaxCount", String(n)], ["SecurityGroup.1", group], ["AddressingType", "private"]])
+    const body = await c.ok("RunInstances", [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", String(n)], ["MaxCount", String(n)], ["SecurityGroup.1", group], ["AddressingType", "private"], ["TagSpecification.1.ResourceType", "instance"], ["TagSpecification.1.Tag.1.Key", "Name"], ["TagSpecification.1.Tag.1.Value", group]])
     const ids = all(body, "instanceId")
     if (ids.length !== n) throw new Error(`account size: RunInstances of ${n} made ${ids.length}`)
     bulk.push(...ids)
@@ -334,6 +338,7 @@ const filled = async (s: Server, size: number): Promise<Sized> => {
     size,
     bulk,
     run: () => c.ok("RunInstances", base),
+    runTagged: (k) => c.ok("RunInstances", [...base, ["TagSpecification.1.ResourceType", "instance"], ["TagSpecification.1.Tag.1.Key", "Name"], ["TagSpecification.1.Tag.1.Value", `launch-${k}`]]),
     resend: () => c.ok("RunInstances", tokened),
     describeOne: (k) => c.ok("DescribeInstances", [["InstanceId.1", bulk[(k * 7919) % bulk.length]!]]),
     terminate: (body) => {
@@ -377,9 +382,11 @@ const measureAccountSize = async (servers: ReadonlyArray<Sized>): Promise<Readon
   log(`ours: account sizes: ${runs} of each request, the servers in turn`)
   const run = await interleaved(servers, runs, (x) => x.run(), (x, body) => x.terminate(body))
   for (const x of servers) await settle(x.client)
+  const runTagged = await interleaved(servers, runs, (x, k) => x.runTagged(k), (x, body) => x.terminate(body))
+  for (const x of servers) await settle(x.client)
   const resend = await interleaved(servers, runs, (x) => x.resend())
   const describe = await interleaved(servers, runs, (x, k) => x.describeOne(k))
-  return servers.map((x, j) => ({ instances: x.size, runInstances: run[j]!, clientTokenResend: resend[j]!, describeOne: describe[j]! }))
+  return servers.map((x, j) => ({ instances: x.size, runInstances: run[j]!, runInstancesTagged: runTagged[j]!, clientTokenResend: resend[j]!, describeOne: describe[j]! }))
 }
 
 const bench = async (start: () => Promise<Server>): Promise<Figures> => {
@@ -521,6 +528,7 @@ const benchAccountSize = async (): Promise<ReadonlyArray<AtSize>> => {
     return (await measureAccountSize(sized)).map((a) => ({
       instances: a.instances,
       runInstances: roundCost(a.runInstances),
+      runInstancesTagged: roundCost(a.runInstancesTagged),
       clientTokenResend: roundCost(a.clientTokenResend),
       describeOne: roundCost(a.describeOne)
     }))
@@ -534,6 +542,7 @@ const printAccountSize = (sizes: ReadonlyArray<AtSize>) => {
   const [small, big] = [sizes[0]!, sizes[sizes.length - 1]!]
   const rows: Array<[string, keyof Omit<AtSize, "instances">]> = [
     ["RunInstances", "runInstances"],
+    ["RunInstances with a tag", "runInstancesTagged"],
     ["ClientToken re-send", "clientTokenResend"],
     ["DescribeInstances(one id)", "describeOne"]
   ]
