@@ -35,7 +35,7 @@ const withDefault = (rc: H.RequestContext, where: keyof Together) => (s: State.S
   State.groupByName(s, rc.account.id, SecurityGroup.DEFAULT_GROUP) ? {} : { [where]: [createDefault(rc)] }
 
 /** Makes the default group if the account has none (a request with no command of its own). */
-export const ensureDefault = (rc: H.RequestContext) =>
+const ensureDefault = (rc: H.RequestContext) =>
   Effect.gen(function* () {
     const s = yield* H.state
     if (State.groupByName(s, rc.account.id, SecurityGroup.DEFAULT_GROUP)) return
