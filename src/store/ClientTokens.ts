@@ -10,7 +10,7 @@ import { Effect, Option } from "effect"
 export interface Seen {
   readonly paramsHash: string
   readonly reservationId: string
-  /** The launch's instances; undefined for a token recorded before they were kept. */
+  /** The launch's instances; undefined for an old token whose launch migration 0005 did not find. */
   readonly instanceIds: ReadonlyArray<string> | undefined
 }
 

@@ -70,8 +70,8 @@ class TokenTaken {
 
 /**
  * A reservation as RunInstances answers it. With its instance ids (a launch's event, a ClientToken's
- * record) it costs the same whatever the account holds; without them (tokens recorded before the ids
- * were kept) it looks through every instance.
+ * record) it costs the same whatever the account holds; without them (a token from before the ids
+ * were kept whose launch migration 0005 did not find in the journal) it looks through every instance.
  */
 const describeReservation = (reservationId: string, rc: H.RequestContext, ids: ReadonlyArray<string> | undefined) =>
   Effect.gen(function* () {
