@@ -274,6 +274,9 @@ describe("DescribeInstances filters and pagination, instance status, console out
 
   it("DescribeInstances of everything (answered from memory while nothing changes) shows every change at once", async () => {
     const view = async () => (await all(ec2)).map((i) => [i.InstanceId, i.State?.Name, (i.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).join(",")])
+    // The instances the pagination test launched may still be booting: nothing may change between the views but what this test does.
+    const booting = (await all(ec2, { Filters: [{ Name: "instance-state-name", Values: ["pending"] }] })).map((i) => i.InstanceId!)
+    if (booting.length > 0) await waitUntilInstanceRunning({ client: ec2, ...wait }, { InstanceIds: booting })
     const first = await view()
     expect(await view()).toEqual(first)
     await ec2.send(new CreateTagsCommand({ Resources: [db], Tags: [{ Key: "fresh", Value: "yes" }] }))
