@@ -6,9 +6,21 @@
  *   - DescribeInstances (all 100) requests/s, sequential and with 8 concurrent clients;
  *   - RunInstances latency p50/p99 over single-instance launches (each terminated right after, untimed);
  *   - peak RSS (VmHWM of the server process and its children, from /proc).
- * Prints a table and our/moto ratios; with --json, `{ours: {...}, moto: {...}}`.
+ * Prints a table and our/moto ratios; with --json, `{ours, moto, accountSize, launchProfile}`.
  *
- *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only]
+ * Then, ours only, the account-size section (issue 17: a request must not cost more in a bigger
+ * account): two servers on a cloud roomy enough for 10,000 instances, one with 100 instances in the
+ * account and one with 10,000 (put in with 1,000-instance RunInstances, one security group per
+ * thousand, private addressing, a Name tag each); p50 latency and server CPU per request of
+ * RunInstances (without and with a tag), a ClientToken re-send and DescribeInstances of one
+ * instance, the two servers asked in turn (so that the machine's other load weighs on both alike),
+ * and the ratio.
+ *
+ * Last, where a launch's server time goes (auth, parse, decide, journal, serialise…): a CPU profile
+ * (node --cpu-prof) of our server over `--runs` launches, each sample given to the innermost of our
+ * modules on its stack.
+ *
+ *   npm run bench:api [-- --json] [-- --seconds 5] [-- --runs 200] [-- --ours-only] [-- --no-account-size] [-- --no-launch-profile]
  *
  * Our server runs `node dist/src/cli/main.js serve` over a simulated cloud sized so that every
  * launch fits (two zones of eight 32-core nodes, a /24 of public addresses; instances boot and stop
@@ -51,7 +63,10 @@ const json = args.includes("--json")
 const oursOnly = args.includes("--ours-only")
 const seconds = option("--seconds", 5)
 const runs = option("--runs", 200)
+const accountSize = !args.includes("--no-account-size")
+const launchProfile = !args.includes("--no-launch-profile")
 const INSTANCES = 100
+const ACCOUNT_SIZES = [100, 10_000] as const
 const log = (s: string) => {
   if (!json) process.stderr.write(`${s}\n`)
 }
@@ -125,26 +140,28 @@ const stopChild = (child: ChildProcess) =>
     child.kill("SIGTERM")
   })
 
-const startOurs = async (): Promise<Server> => {
+/** Our server's cloud: two zones of eight nodes of `cores` cores (32: the main section; more for 10,000 instances). */
+const ourConfig = (cores: number) => ({
+  region: "bench-1",
+  cloud: {
+    zones: [
+      { name: "bench-1a", nodes: [{ prefix: "a", count: 8, cores, memoryMiB: Math.max(131072, cores * 128), diskGiB: Math.max(2000, cores * 2) }] },
+      { name: "bench-1b", nodes: [{ prefix: "b", count: 8, cores, memoryMiB: Math.max(131072, cores * 128), diskGiB: Math.max(2000, cores * 2) }] }
+    ]
+  },
+  network: { mode: "MANAGED", subnet: "10.0.0.0/12", addressesPerNetwork: 1024, publicIps: ["198.18.0.0/24"] },
+  backend: { kind: "sim", bootDelay: { kind: "constant", ms: 200 }, stopDelay: { kind: "constant", ms: 200 }, seed: 1 },
+  tickSeconds: 10
+})
+
+const startOurs = async (config: object = ourConfig(32), extraNodeArgs: ReadonlyArray<string> = []): Promise<Server> => {
   const dir = mkdtempSync(join(tmpdir(), "euca-bench-api-"))
   const main = fileURLToPath(new URL("../src/cli/main.js", import.meta.url))
-  const config = {
-    region: "bench-1",
-    cloud: {
-      zones: [
-        { name: "bench-1a", nodes: [{ prefix: "a", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] },
-        { name: "bench-1b", nodes: [{ prefix: "b", count: 8, cores: 32, memoryMiB: 131072, diskGiB: 2000 }] }
-      ]
-    },
-    network: { mode: "MANAGED", subnet: "10.0.0.0/12", addressesPerNetwork: 1024, publicIps: ["198.18.0.0/24"] },
-    backend: { kind: "sim", bootDelay: { kind: "constant", ms: 200 }, stopDelay: { kind: "constant", ms: 200 }, seed: 1 },
-    tickSeconds: 10
-  }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config))
   const port = await freePort()
   const out = openSync(join(dir, "server.log"), "a")
   // EUCA_BENCH_NODE_ARGS: extra node flags for our server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
-  const nodeArgs = (process.env.EUCA_BENCH_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "")
+  const nodeArgs = [...(process.env.EUCA_BENCH_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== ""), ...extraNodeArgs]
   const child = spawn(process.execPath, [...nodeArgs, main, "serve", "--host", "127.0.0.1", "--port", String(port), "--data", join(dir, "data"), "--config", join(dir, "config.json")], {
     stdio: ["ignore", out, out]
   })
@@ -253,6 +270,125 @@ const measure = async (s: Server): Promise<Figures> => {
   }
 }
 
+/** CPU time (user + system) the process has used so far, ms. */
+const cpuMs = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in USER_HZ (100 on Linux)
+}
+
+interface Cost {
+  readonly p50Ms: number
+  /** The server's CPU per request, ms. */
+  readonly cpuMs: number
+}
+
+interface AtSize {
+  readonly instances: number
+  readonly runInstances: Cost
+  readonly runInstancesTagged: Cost
+  readonly clientTokenResend: Cost
+  readonly describeOne: Cost
+}
+
+/** The requests measured on one server of the account-size section, and what fills its account. */
+interface Sized {
+  readonly server: Server
+  readonly client: Client
+  readonly size: number
+  /** Instance ids of the filled account (DescribeInstances picks among them). */
+  readonly bulk: ReadonlyArray<string>
+  readonly run: () => Promise<string>
+  /** A launch with a tag (TagSpecification), as Terraform and Ansible launch. */
+  readonly runTagged: (k: number) => Promise<string>
+  readonly resend: () => Promise<string>
+  readonly describeOne: (k: number) => Promise<string>
+  readonly terminate: (body: string) => Promise<string>
+}
+
+/** Waits until none of the account's instances is pending or shutting down (boots are commands too: let them pass). */
+const settle = async (c: Client) => {
+  for (;;) {
+    const body = await c.ok("DescribeInstances", [["Filter.1.Name", "instance-state-name"], ["Filter.1.Value.1", "pending"], ["Filter.1.Value.2", "shutting-down"], ["MaxResults", "5"]])
+    if (all(body, "instanceId").length === 0) return
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+/** Puts `size` instances in the account of `s`: RunInstances of up to 1,000, a security group per thousand, private addressing. */
+const filled = async (s: Server, size: number): Promise<Sized> => {
+  const c = new Client(s.endpoint)
+  const bulk: Array<string> = []
+  for (let g = 0; bulk.length < size; g++) {
+    const n = Math.min(1000, size - bulk.length)
+    const group = `bulk-${g}`
+    await c.ok("CreateSecurityGroup", [["GroupName", group], ["GroupDescription", "bench bulk"]])
+    const body = await c.ok("RunInstances", [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", String(n)], ["MaxCount", String(n)], ["SecurityGroup.1", group], ["AddressingType", "private"], ["TagSpecification.1.ResourceType", "instance"], ["TagSpecification.1.Tag.1.Key", "Name"], ["TagSpecification.1.Tag.1.Value", group]])
+    const ids = all(body, "instanceId")
+    if (ids.length !== n) throw new Error(`account size: RunInstances of ${n} made ${ids.length}`)
+    bulk.push(...ids)
+  }
+  await settle(c)
+  const base: Array<readonly [string, string]> = [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", "1"], ["MaxCount", "1"]]
+  const tokened = [...base, ["ClientToken", `bench-token-${size}`] as const]
+  await c.ok("RunInstances", tokened)
+  return {
+    server: s,
+    client: c,
+    size,
+    bulk,
+    run: () => c.ok("RunInstances", base),
+    runTagged: (k) => c.ok("RunInstances", [...base, ["TagSpecification.1.ResourceType", "instance"], ["TagSpecification.1.Tag.1.Key", "Name"], ["TagSpecification.1.Tag.1.Value", `launch-${k}`]]),
+    resend: () => c.ok("RunInstances", tokened),
+    describeOne: (k) => c.ok("DescribeInstances", [["InstanceId.1", bulk[(k * 7919) % bulk.length]!]]),
+    terminate: (body) => {
+      const id = all(body, "instanceId")[0]
+      if (id === undefined) throw new Error("account size: RunInstances answered without an instance id")
+      return c.ok("TerminateInstances", [["InstanceId.1", id]])
+    }
+  }
+}
+
+/**
+ * `n` rounds of one request on every server in turn, so that what else the machine does weighs on
+ * each size alike; `after` (untimed) follows each request. p50 latency and the server's CPU per request.
+ */
+const interleaved = async (servers: ReadonlyArray<Sized>, n: number, request: (x: Sized, k: number) => Promise<string>, after?: (x: Sized, body: string) => Promise<unknown>): Promise<Array<Cost>> => {
+  const latencies = servers.map((): Array<number> => [])
+  const cpu = servers.map(() => 0)
+  for (let k = 0; k < n; k++) {
+    for (const [j, x] of servers.entries()) {
+      const c0 = cpuMs(x.server.pid)
+      const t = performance.now()
+      const body = await request(x, k)
+      latencies[j]!.push(performance.now() - t)
+      cpu[j]! += cpuMs(x.server.pid) - c0
+      if (after) await after(x, body)
+    }
+  }
+  return servers.map((_, j) => {
+    const sorted = latencies[j]!.sort((a, b) => a - b)
+    return { p50Ms: percentile(sorted, 50), cpuMs: cpu[j]! / n }
+  })
+}
+
+/** The account-size section: the same three requests on a server with 100 and one with 10,000 instances in the account. */
+const measureAccountSize = async (servers: ReadonlyArray<Sized>): Promise<ReadonlyArray<AtSize>> => {
+  log(`ours: account sizes ${servers.map((x) => x.size).join(" and ")}: warm-up`)
+  await interleaved(servers, 20, (x) => x.run(), (x, body) => x.terminate(body))
+  await interleaved(servers, 20, (x) => x.resend())
+  await interleaved(servers, 20, (x, k) => x.describeOne(k))
+  for (const x of servers) await settle(x.client)
+  log(`ours: account sizes: ${runs} of each request, the servers in turn`)
+  const run = await interleaved(servers, runs, (x) => x.run(), (x, body) => x.terminate(body))
+  for (const x of servers) await settle(x.client)
+  const runTagged = await interleaved(servers, runs, (x, k) => x.runTagged(k), (x, body) => x.terminate(body))
+  for (const x of servers) await settle(x.client)
+  const resend = await interleaved(servers, runs, (x) => x.resend())
+  const describe = await interleaved(servers, runs, (x, k) => x.describeOne(k))
+  return servers.map((x, j) => ({ instances: x.size, runInstances: run[j]!, runInstancesTagged: runTagged[j]!, clientTokenResend: resend[j]!, describeOne: describe[j]! }))
+}
+
 const bench = async (start: () => Promise<Server>): Promise<Figures> => {
   const s = await start()
   try {
@@ -271,11 +407,167 @@ const rounded = (f: Figures): Figures => ({
   peakRssMiB: round(f.peakRssMiB, 1)
 })
 
+// ---------------------------------------------------------------------------------------------
+// Where a launch's server time goes: a CPU profile of our server (node --cpu-prof) over `runs` launches,
+// each sample given to the innermost frame of ours that it is in. SQLite's calls (the journal's
+// commit with synchronous=FULL, the ClientToken and tag rows) block the thread, so they are sampled.
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string }
+  readonly children?: ReadonlyArray<number>
+}
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly startTime: number
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+/** What a frame is part of; undefined for frames that say nothing by themselves (Effect's runtime, node's internals). */
+const category = (f: ProfileNode["callFrame"]): string | undefined => {
+  const u = f.url
+  if (f.functionName === "(garbage collector)") return "garbage collection"
+  if (f.functionName === "(idle)") return "idle"
+  if (u.includes("/src/api/protocol/Auth.") || u.includes("/src/store/Accounts.")) return "auth (SigV4, keys)"
+  if (u.includes("/src/api/protocol/Query.")) return "parse (query → input)"
+  if (u.includes("/src/api/protocol/Xml.")) return "serialise (output → XML)"
+  if (u.includes("/src/model/")) return "decide + evolve (core)"
+  if (u.includes("/src/controller/")) return "controller (effects, lock)"
+  if (u.includes("better-sqlite3") || u.includes("@effect/sql") || u.includes("/src/store/")) return "journal + SQLite (commit, tokens, tags)"
+  if (u.includes("/src/api/actions/") || u.includes("/src/api/Views.") || u.includes("/src/api/Handler.") || u.includes("/src/api/Vpc.") || u.includes("/src/api/protocol/")) return "handler (checks, views)"
+  if (u.includes("/src/api/Server.") || u.startsWith("node:_http") || u.startsWith("node:net") || u.startsWith("node:_stream") || u.startsWith("node:internal/streams")) return "HTTP"
+  if (u.includes("/src/backends/") || u.includes("/src/sim/")) return "backend (simulated boots)"
+  return undefined
+}
+
+/** Milliseconds of samples per category, between `from` and `to` (µs on the monotonic clock the profile uses too). */
+const attribute = (p: CpuProfile, from: number, to: number): Map<string, number> => {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const memo = new Map<number, string>()
+  const of = (id: number): string => {
+    const hit = memo.get(id)
+    if (hit !== undefined) return hit
+    const n = byId.get(id)!
+    const own = category(n.callFrame)
+    const up = parent.get(id)
+    const c = own ?? (up === undefined ? (n.callFrame.url.includes("node_modules/effect") ? "Effect runtime" : "other") : of(up))
+    // A frame of Effect's runtime with nothing of ours above it is the runtime's own time.
+    const result = c === "other" && n.callFrame.url.includes("node_modules/effect") ? "Effect runtime" : c
+    memo.set(id, result)
+    return result
+  }
+  const out = new Map<string, number>()
+  let t = p.startTime
+  for (let k = 0; k < p.samples.length; k++) {
+    t += p.timeDeltas[k]!
+    if (t < from || t > to) continue
+    const next = p.timeDeltas[k + 1] ?? 0
+    const c = of(p.samples[k]!)
+    out.set(c, (out.get(c) ?? 0) + next / 1000)
+  }
+  return out
+}
+
+const benchLaunchProfile = async (): Promise<{ readonly launches: number; readonly msPerLaunch: Record<string, number> }> => {
+  const dir = mkdtempSync(join(tmpdir(), "euca-bench-prof-"))
+  try {
+    const s = await startOurs(ourConfig(32), ["--cpu-prof", `--cpu-prof-dir=${dir}`])
+    const c = new Client(s.endpoint)
+    const base: Array<readonly [string, string]> = [["ImageId", s.imageId], ["InstanceType", s.instanceType], ["MinCount", "1"], ["MaxCount", "1"]]
+    let from = 0
+    let to = 0
+    try {
+      for (let k = 0; k < 20; k++) await c.ok("TerminateInstances", [["InstanceId.1", all(await c.ok("RunInstances", base), "instanceId")[0]!]])
+      await settle(c)
+      log(`ours: CPU profile over ${runs} launches`)
+      from = Number(process.hrtime.bigint() / 1000n)
+      for (let k = 0; k < runs; k++) await c.ok("RunInstances", base)
+      await settle(c) // the launches' boots are part of their cost
+      to = Number(process.hrtime.bigint() / 1000n)
+    } finally {
+      c.close()
+      await s.stop()
+    }
+    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))
+    if (file === undefined) throw new Error("launch profile: the server wrote no .cpuprofile (did it exit cleanly?)")
+    const ms = attribute(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile, from, to)
+    ms.delete("idle")
+    const msPerLaunch: Record<string, number> = {}
+    for (const [k, v] of [...ms].sort((a, b) => b[1] - a[1])) msPerLaunch[k] = round(v / runs, 3)
+    return { launches: runs, msPerLaunch }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const printLaunchProfile = (p: { readonly launches: number; readonly msPerLaunch: Record<string, number> }) => {
+  const total = Object.values(p.msPerLaunch).reduce((a, b) => a + b, 0)
+  const rows = Object.entries(p.msPerLaunch).map(([k, v]) => [k, `${v.toFixed(3)} ms`, `${((100 * v) / total).toFixed(0)} %`])
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)))
+  // The profiler samples the main thread's stack at wall-clock intervals: a thread blocked in SQLite's fsync (or, on a busy machine, waiting for a core) is counted too.
+  process.stdout.write(`\nwhere a launch's server time goes (main thread, CPU profile over ${p.launches} RunInstances and their boots; ${total.toFixed(2)} ms per launch):\n`)
+  process.stdout.write(`${rows.map((r) => `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}`).join("\n")}\n`)
+}
+
+const roundCost = (c: Cost): Cost => ({ p50Ms: round(c.p50Ms, 3), cpuMs: round(c.cpuMs, 3) })
+
+const benchAccountSize = async (): Promise<ReadonlyArray<AtSize>> => {
+  // Room for 10,000 instances and the measured launches: 16 nodes of 800 m1.small each. One server per size.
+  const started: Array<Server> = []
+  const sized: Array<Sized> = []
+  try {
+    for (const size of ACCOUNT_SIZES) {
+      const s = await startOurs(ourConfig(800))
+      started.push(s)
+      log(`ours: account size ${size}: putting instances in`)
+      sized.push(await filled(s, size))
+    }
+    return (await measureAccountSize(sized)).map((a) => ({
+      instances: a.instances,
+      runInstances: roundCost(a.runInstances),
+      runInstancesTagged: roundCost(a.runInstancesTagged),
+      clientTokenResend: roundCost(a.clientTokenResend),
+      describeOne: roundCost(a.describeOne)
+    }))
+  } finally {
+    for (const x of sized) x.client.close()
+    for (const s of started) await s.stop()
+  }
+}
+
+const printAccountSize = (sizes: ReadonlyArray<AtSize>) => {
+  const [small, big] = [sizes[0]!, sizes[sizes.length - 1]!]
+  const rows: Array<[string, keyof Omit<AtSize, "instances">]> = [
+    ["RunInstances", "runInstances"],
+    ["RunInstances with a tag", "runInstancesTagged"],
+    ["ClientToken re-send", "clientTokenResend"],
+    ["DescribeInstances(one id)", "describeOne"]
+  ]
+  const head = ["account size", `p50 @${small.instances}`, `p50 @${big.instances}`, "ratio", `CPU/req @${small.instances}`, `CPU/req @${big.instances}`, "ratio"]
+  const table = [head]
+  let worst = 0
+  for (const [label, key] of rows) {
+    const a = small[key]
+    const b = big[key]
+    const ratio = b.p50Ms / a.p50Ms
+    worst = Math.max(worst, Math.abs(ratio - 1))
+    table.push([label, `${a.p50Ms} ms`, `${b.p50Ms} ms`, `${ratio.toFixed(2)}×`, `${a.cpuMs} ms`, `${b.cpuMs} ms`, `${(b.cpuMs / a.cpuMs).toFixed(2)}×`])
+  }
+  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+  process.stdout.write(`\n${table.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n")}\n`)
+  process.stdout.write(`target: the same cost (within 20 %) at ${small.instances} and ${big.instances} instances — p50 worst ${(worst * 100).toFixed(0)} % (${worst <= 0.2 ? "met" : "MISSED"})\n`)
+}
+
 const main = async () => {
-  const ours = rounded(await bench(startOurs))
+  const ours = rounded(await bench(() => startOurs()))
   const moto = oursOnly ? undefined : rounded(await bench(startMoto))
+  const sizes = accountSize ? await benchAccountSize() : undefined
+  const profile = launchProfile ? await benchLaunchProfile() : undefined
   if (json) {
-    process.stdout.write(`${JSON.stringify(moto ? { ours, moto } : { ours })}\n`)
+    process.stdout.write(`${JSON.stringify({ ours, ...(moto ? { moto } : {}), ...(sizes ? { accountSize: sizes } : {}), ...(profile ? { launchProfile: profile } : {}) })}\n`)
     return
   }
   const rows: Array<[string, keyof Figures, string, "higher" | "lower"]> = [
@@ -300,6 +592,8 @@ const main = async () => {
       `\ntargets: DescribeInstances ≥ 100× moto — ${x.toFixed(0)}× (${x >= 100 ? "met" : "MISSED"}); RunInstances p50 < 2 ms — ${ours.runInstancesP50Ms} ms (${ours.runInstancesP50Ms < 2 ? "met" : "MISSED"})\n`
     )
   }
+  if (sizes) printAccountSize(sizes)
+  if (profile) printLaunchProfile(profile)
 }
 
 main().catch((e) => {

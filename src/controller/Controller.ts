@@ -38,9 +38,21 @@ export interface Applied<A> {
   readonly extra: A
 }
 
+/** Commands decided with a command, before and after it. */
+export interface Together {
+  readonly before?: ReadonlyArray<Unstamped>
+  readonly after?: ReadonlyArray<Unstamped>
+}
+
 export interface SubmitOptions<A, E> {
   /** Runs in the journal's transaction, after the events are written: commit both or neither. */
   readonly inTransaction?: (applied: Omit<Applied<never>, "extra">) => Effect.Effect<A, E, SqlClient.SqlClient>
+  /**
+   * Commands that go with this one (an account's default group, made on first need), chosen from the
+   * state under the controller's lock and decided in order on the state each leaves: all are
+   * accepted and journaled in one transaction, or none is. `Applied.events` holds the events of all.
+   */
+  readonly together?: (state: State.State) => Together
 }
 
 export interface ControllerShape {
@@ -99,20 +111,27 @@ export const make = (options: Options): Effect.Effect<ControllerShape, Journal.J
       lock.withPermits(1)(
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
+          const at = Units.ms(Math.max(0, Math.round(now)))
           const before = yield* Ref.get(state)
-          const stamped = { ...command, at: Units.ms(Math.max(0, Math.round(now))) } as Commands.Command
-          const decision = stamped._tag === "RunInstances"
-            ? yield* ExternalPolicy.decideEffect((answers) => Decide.decide(ctx, before, { ...stamped, answers }), stamped.userData)
-            : Decide.decide(ctx, before, stamped)
-          if (decision._tag === "Rejected") return yield* new Rejected({ rejection: decision.rejection })
-          if (decision._tag === "Consult") return yield* Effect.dieMessage("unanswered consultation")
-          const events = decision.events
+          const together = opts.together?.(before) ?? {}
+          const commands = [...(together.before ?? []), command, ...(together.after ?? [])]
+          const events: Array<Events.Event> = []
           let after = before
           const out: Array<Effects.Effect> = []
-          for (const e of events) {
-            const next = evolve(after, e)
-            out.push(...Effects.of(after, e, next))
-            after = next
+          for (const c of commands) {
+            const stamped = { ...c, at } as Commands.Command
+            const current = after
+            const decision = stamped._tag === "RunInstances"
+              ? yield* ExternalPolicy.decideEffect((answers) => Decide.decide(ctx, current, { ...stamped, answers }), stamped.userData)
+              : Decide.decide(ctx, current, stamped)
+            if (decision._tag === "Rejected") return yield* new Rejected({ rejection: decision.rejection })
+            if (decision._tag === "Consult") return yield* Effect.dieMessage("unanswered consultation")
+            for (const e of decision.events) {
+              const next = evolve(after, e)
+              out.push(...Effects.of(after, e, next))
+              after = next
+              events.push(e)
+            }
           }
           let extra: A | undefined = undefined
           if (events.length > 0 || opts.inTransaction) {

@@ -1,8 +1,9 @@
 /**
  * Tags on resources (instances, images, security groups, addresses…), per account. Every Describe
- * reads an account's tags, so `byResource` keeps them in memory per account, dropped by every write
- * through this module (only the server writes tags), before and after it writes. A generation number
- * per account keeps a read that raced with a write from caching what it read before the write.
+ * of a whole list reads an account's tags, so `byResource` keeps them in memory per account, dropped
+ * by every write through this module (only the server writes tags), before and after it writes. A
+ * generation number per account keeps a read that raced with a write from caching what it read
+ * before the write. A request about a few resources reads only theirs (`forResources`).
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect } from "effect"
@@ -78,6 +79,44 @@ export const byResource = (accountId: string): Effect.Effect<ReadonlyMap<string,
       if ((c.generation.get(accountId) ?? 0) === g) c.byAccount.set(accountId, { generation: g, byResource: out })
       return out
     }
+  })
+
+/**
+ * The tags of the given resources only, grouped by resource: from the account's cached tags when they
+ * are current, else one query on the (account, resource) key — its cost follows the ids asked for,
+ * not the account's size.
+ */
+export const forResources = (
+  accountId: string,
+  resourceIds: ReadonlyArray<string>
+): Effect.Effect<ReadonlyMap<string, ReadonlyArray<Tag>>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const out = new Map<string, ReadonlyArray<Tag>>()
+    if (resourceIds.length === 0) return out
+    const sql = yield* SqlClient.SqlClient
+    const c = cacheOf(sql)
+    const hit = c.byAccount.get(accountId)
+    if (hit !== undefined && hit.generation === (c.generation.get(accountId) ?? 0)) {
+      for (const id of resourceIds) {
+        const tags = hit.byResource.get(id)
+        if (tags !== undefined) out.set(id, tags)
+      }
+      return out
+    }
+    const grouped = new Map<string, Array<Tag>>()
+    const unique = [...new Set(resourceIds)]
+    // Well under SQLite's bound-parameter limit per statement.
+    for (let k = 0; k < unique.length; k += 500) {
+      const rows = yield* sql<{ resource_id: string; key: string; value: string }>`
+        SELECT resource_id, key, value FROM tags WHERE account_id = ${accountId} AND ${sql.in("resource_id", unique.slice(k, k + 500))} ORDER BY resource_id, key`
+      for (const r of rows) {
+        let list = grouped.get(r.resource_id)
+        if (list === undefined) grouped.set(r.resource_id, (list = []))
+        list.push({ resourceId: r.resource_id, key: r.key, value: r.value })
+      }
+    }
+    for (const [id, list] of grouped) out.set(id, list)
+    return out
   })
 
 export const list = (accountId: string) =>

@@ -81,6 +81,30 @@ describe("RunInstances with a ClientToken", () => {
     expect(theirs.Instances).toHaveLength(2)
   })
 
+  it("a re-send answers from the instance ids the token recorded, tags included; a token recorded without them still answers", async () => {
+    const input: RunInstancesCommandInput = {
+      ImageId: emi,
+      MinCount: 3,
+      MaxCount: 3,
+      ClientToken: "token-ids",
+      TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: "Name", Value: "batch" }] }]
+    }
+    const first = await ec2.send(new RunInstancesCommand(input))
+    const ids = first.Instances!.map((i) => i.InstanceId!)
+    const stored = await Database.query<{ instance_ids: string | null }>(server.dataDir, "SELECT instance_ids FROM client_tokens WHERE token = 'token-ids'")
+    expect(stored).toEqual([{ instance_ids: ids.join(" ") }])
+    const again = await ec2.send(new RunInstancesCommand(input))
+    expect(again.ReservationId).toBe(first.ReservationId)
+    expect(again.Instances!.map((i) => i.InstanceId)).toEqual(ids)
+    expect(again.Instances!.map((i) => i.Tags)).toEqual(ids.map(() => [{ Key: "Name", Value: "batch" }]))
+    // A token from before the ids were kept: answered by looking through the account, the same answer.
+    await Database.query(server.dataDir, "UPDATE client_tokens SET instance_ids = NULL WHERE token = 'token-ids'")
+    const old = await ec2.send(new RunInstancesCommand(input))
+    expect(old.ReservationId).toBe(first.ReservationId)
+    expect(old.Instances!.map((i) => i.InstanceId)).toEqual(ids)
+    expect(old.Instances!.map((i) => i.Tags)).toEqual(ids.map(() => [{ Key: "Name", Value: "batch" }]))
+  })
+
   it("concurrent requests with one token make one reservation", async () => {
     const input: RunInstancesCommandInput = { ImageId: emi, MinCount: 1, MaxCount: 1, ClientToken: "concurrent" }
     const clients = Array.from({ length: 8 }, () => server.client())
@@ -208,6 +232,15 @@ describe("DescribeInstances filters and pagination, instance status, console out
     // Filters AND together; values OR.
     expect(await match(["tag:tier", ["front"]], ["tag:Name", ["*-2", "db-*"]])).toEqual([web[1]!])
     expect(await match(["instance-state-name", ["running", "terminated"]], ["tag-key", ["note"]])).toEqual([db, gone].sort())
+    // Named ids: each once, in launch order, with its own tags; another account's are not found.
+    const named = await all(ec2, { InstanceIds: [db, web[0]!, db] })
+    expect(named.map((i) => i.InstanceId)).toEqual([web[0]!, db])
+    expect(named.map((i) => i.Tags)).toEqual([
+      [{ Key: "Name", Value: "web-1" }, { Key: "tier", Value: "front" }],
+      [{ Key: "Name", Value: "db-10" }, { Key: "note", Value: "a*b" }]
+    ])
+    const stranger = server.client((await Database.createAccount(server.dataDir, "dave")).credentials)
+    expect(await codeOf(stranger.send(new DescribeInstancesCommand({ InstanceIds: [web[0]!] })))).toBe("InvalidInstanceID.NotFound 400")
     // The ids and the filters together.
     expect(idsOf(await all(ec2, { InstanceIds: [web[0]!, db], Filters: [{ Name: "tag:tier", Values: ["front"] }] }))).toEqual([web[0]!])
 
@@ -241,6 +274,9 @@ describe("DescribeInstances filters and pagination, instance status, console out
 
   it("DescribeInstances of everything (answered from memory while nothing changes) shows every change at once", async () => {
     const view = async () => (await all(ec2)).map((i) => [i.InstanceId, i.State?.Name, (i.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).join(",")])
+    // The instances the pagination test launched may still be booting: nothing may change between the views but what this test does.
+    const booting = (await all(ec2, { Filters: [{ Name: "instance-state-name", Values: ["pending"] }] })).map((i) => i.InstanceId!)
+    if (booting.length > 0) await waitUntilInstanceRunning({ client: ec2, ...wait }, { InstanceIds: booting })
     const first = await view()
     expect(await view()).toEqual(first)
     await ec2.send(new CreateTagsCommand({ Resources: [db], Tags: [{ Key: "fresh", Value: "yes" }] }))

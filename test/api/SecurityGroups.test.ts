@@ -15,6 +15,7 @@ import {
   waitUntilInstanceTerminated
 } from "@aws-sdk/client-ec2"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Database } from "../support/db.js"
 import * as TestServer from "../support/server.js"
 import { codeOf, machineImage } from "./client.js"
 
@@ -139,5 +140,55 @@ describe("security groups", () => {
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupName: "app", IpPermissions: [{ IpProtocol: "tcp", FromPort: 8080, ToPort: 8080, UserIdGroupPairs: [{ GroupId: web.GroupId }] }] }))
     await ec2.send(new DeleteSecurityGroupCommand({ GroupName: "web" }))
     expect((await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups!.map((g) => g.GroupName).sort()).toEqual(["app", "default"])
+  })
+})
+
+describe("the default group, made on first need with the request that needs it", () => {
+  /** The journal's GroupCreated events of `accountId` for its default group. */
+  const defaultsJournaled = async (accountId: string) =>
+    (await Database.query<{ body: string }>(server.dataDir, "SELECT body FROM events WHERE tag = 'GroupCreated' ORDER BY seq"))
+      .map((r) => JSON.parse(r.body) as { account: string; name: string })
+      .filter((e) => e.account === accountId && e.name === "default")
+  const defaults = async (client: EC2Client) =>
+    ((await client.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []).filter((g) => g.GroupName === "default")
+
+  it("two concurrent first requests of a new account make exactly one default group", async () => {
+    const { account, credentials } = await Database.createAccount(server.dataDir, "first-two")
+    const clients = [server.client(credentials), server.client(credentials)]
+    const answers = await Promise.all(clients.map((c) => c.send(new DescribeSecurityGroupsCommand({}))))
+    for (const a of answers) expect(a.SecurityGroups!.map((g) => g.GroupName)).toEqual(["default"])
+    expect(new Set(answers.map((a) => a.SecurityGroups![0]!.GroupId)).size).toBe(1)
+    expect(await defaultsJournaled(account.id)).toHaveLength(1)
+  })
+
+  it("first requests of every kind at once (describe, create, authorize on default, launch) make one default group", async () => {
+    const { account, credentials } = await Database.createAccount(server.dataDir, "first-many")
+    const c = () => server.client(credentials)
+    await Promise.all([
+      c().send(new DescribeSecurityGroupsCommand({})),
+      c().send(new CreateSecurityGroupCommand({ GroupName: "one", Description: "one" })),
+      c().send(new CreateSecurityGroupCommand({ GroupName: "two", Description: "two" })),
+      c().send(new AuthorizeSecurityGroupIngressCommand({ GroupName: "default", IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })),
+      c().send(new RunInstancesCommand({ ImageId: emi, MinCount: 1, MaxCount: 1 })),
+      c().send(new DescribeSecurityGroupsCommand({ GroupNames: ["default"] }))
+    ])
+    const client = c()
+    const mine = await defaults(client)
+    expect(mine).toHaveLength(1)
+    expect(rules(mine[0]!.IpPermissions)).toEqual(["tcp:22-22:0.0.0.0/0"])
+    expect(((await client.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []).map((g) => g.GroupName).sort()).toEqual(["default", "one", "two"])
+    expect(await defaultsJournaled(account.id)).toHaveLength(1)
+  })
+
+  it("a request the core rejects makes no default group; one it accepts makes it in the same transaction", async () => {
+    const { account, credentials } = await Database.createAccount(server.dataDir, "first-rejected")
+    const client = server.client(credentials)
+    const bad = new AuthorizeSecurityGroupIngressCommand({ GroupName: "default", IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 70000, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })
+    expect(await codeOf(client.send(bad))).toBe("InvalidParameterValue 400")
+    expect(await codeOf(client.send(new CreateSecurityGroupCommand({ GroupName: "default", Description: "mine" })))).toBe("InvalidGroup.Duplicate 400")
+    expect(await defaultsJournaled(account.id)).toHaveLength(0)
+    await client.send(new AuthorizeSecurityGroupIngressCommand({ GroupName: "default", IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] }))
+    expect(await defaultsJournaled(account.id)).toHaveLength(1)
+    expect(rules((await defaults(client))[0]!.IpPermissions)).toEqual(["tcp:22-22:0.0.0.0/0"])
   })
 })

@@ -95,5 +95,43 @@ describe("Controller", () => {
       }
     })
   )
+
+  it.live("decides the commands `together` names with the command, in order, all or none, in one transaction", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "euca-ctl-"))
+      try {
+        const out = yield* withCloud(dir, (c) =>
+          Effect.gen(function* () {
+            // The last one fails (a duplicate of the first): nothing of the three is applied or journaled.
+            const refused = yield* Effect.exit(
+              c.submit(
+                { _tag: "CreateSecurityGroup", account: alice, name: "web", description: "w" },
+                {
+                  together: () => ({
+                    before: [{ _tag: "CreateSecurityGroup", account: alice, name: "db", description: "d" }],
+                    after: [{ _tag: "CreateSecurityGroup", account: alice, name: "db", description: "again" }]
+                  })
+                }
+              )
+            )
+            const afterRefusal = State.groups(yield* c.state).length
+            // The together step sees the state under the lock: it asks for the group only while it is missing.
+            const ensure = (s: State.State) => (State.groupByName(s, alice, "default") ? {} : { before: [{ _tag: "CreateSecurityGroup" as const, account: alice, name: "default", description: "default group" }] })
+            const first = yield* c.submit({ _tag: "CreateSecurityGroup", account: alice, name: "web", description: "w" }, { together: ensure })
+            const second = yield* c.submit({ _tag: "CreateSecurityGroup", account: alice, name: "app", description: "a" }, { together: ensure })
+            return { refused, afterRefusal, first, second, names: State.groups(yield* c.state).map((g) => g.name) }
+          })
+        )
+        expect(Exit.isFailure(out.refused)).toBe(true)
+        expect(out.afterRefusal).toBe(0)
+        expect(out.first.events.map((e) => (e._tag === "GroupCreated" ? e.name : e._tag))).toEqual(["default", "web"])
+        expect(out.second.events.map((e) => (e._tag === "GroupCreated" ? e.name : e._tag))).toEqual(["app"])
+        expect(out.names).toEqual(["app", "default", "web"])
+        expect(yield* Effect.provide(Journal.count, Database.layer(dir))).toBe(3)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  )
 })
 void Scope

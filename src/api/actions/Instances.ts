@@ -65,18 +65,25 @@ const paramsHash = (input: Shapes.RunInstancesRequest, addressing: string): stri
 
 class TokenTaken {
   readonly _tag = "TokenTaken"
-  constructor(readonly reservationId: string) {}
+  constructor(readonly reservationId: string, readonly ids: ReadonlyArray<string> | undefined) {}
 }
 
-/** A reservation as RunInstances answers it; `ids` (when known) saves looking through every instance. */
-const describeReservation = (reservationId: string, rc: H.RequestContext, ids?: ReadonlyArray<string>) =>
+/**
+ * A reservation as RunInstances answers it. With its instance ids (a launch's event, a ClientToken's
+ * record) it costs the same whatever the account holds; without them (a token from before the ids
+ * were kept whose launch migration 0005 did not find in the journal) it looks through every instance.
+ */
+const describeReservation = (reservationId: string, rc: H.RequestContext, ids: ReadonlyArray<string> | undefined) =>
   Effect.gen(function* () {
     const s = yield* H.state
     const instances =
       ids !== undefined
-        ? ids.flatMap((id) => State.instance(s, id) ?? [])
+        ? ids.flatMap((id) => {
+            const i = State.instance(s, id)
+            return i !== undefined && i.account === rc.account.id ? [i] : []
+          })
         : State.instances(s).filter((i) => i.reservationId === reservationId && i.account === rc.account.id)
-    const tags = yield* H.db(Tags.byResource(rc.account.id))
+    const tags = yield* H.db(Tags.forResources(rc.account.id, instances.map((i) => i.id)))
     if (instances.length === 0) {
       return { ReservationId: reservationId, OwnerId: rc.account.id, Groups: [], Instances: [] } satisfies Shapes.Reservation
     }
@@ -150,7 +157,7 @@ export const RunInstances: H.Handler<"RunInstances"> = (request, rc) =>
         if (seen.value.paramsHash !== hash) {
           return yield* Ec2Error.make("IdempotentParameterMismatch", `The client token '${Ec2Error.quote(token)}' was used by a request with different parameters`)
         }
-        return yield* describeReservation(seen.value.reservationId, rc)
+        return yield* describeReservation(seen.value.reservationId, rc, seen.value.instanceIds)
       }
     }
     type Launched = { readonly reservationId: string; readonly ids?: ReadonlyArray<string> }
@@ -182,8 +189,8 @@ export const RunInstances: H.Handler<"RunInstances"> = (request, rc) =>
             if (token !== undefined && token !== "") {
               // Another request with the same token may have committed while this one waited: roll back, answer with that one.
               const seen = yield* ClientTokens.find(rc.account.id, token)
-              if (Option.isSome(seen)) return yield* Effect.fail(new TokenTaken(seen.value.reservationId) as unknown as Ec2Error.Ec2Error)
-              yield* ClientTokens.record(rc.account.id, token, hash, e.reservationId, rc.now)
+              if (Option.isSome(seen)) return yield* Effect.fail(new TokenTaken(seen.value.reservationId, seen.value.instanceIds) as unknown as Ec2Error.Ec2Error)
+              yield* ClientTokens.record(rc.account.id, token, hash, e.reservationId, e.instances.map((i) => i.id), rc.now)
             }
             if (tags.length > 0) yield* Tags.put(rc.account.id, e.instances.flatMap((i) => tags.map((t) => ({ resourceId: i.id, key: t.key, value: t.value }))))
             if (tags.nic.length > 0) yield* Tags.put(rc.account.id, e.instances.flatMap((i) => tags.nic.map((t) => ({ resourceId: Vpc.interfaceId(i.id), key: t.key, value: t.value }))))
@@ -192,7 +199,10 @@ export const RunInstances: H.Handler<"RunInstances"> = (request, rc) =>
       }
     ).pipe(
       Effect.map((a): Launched => a.extra ?? { reservationId: "" }),
-      Effect.catchIf((e): e is never => (e as unknown) instanceof TokenTaken, (e): Effect.Effect<Launched> => Effect.succeed({ reservationId: (e as unknown as TokenTaken).reservationId }))
+      Effect.catchIf((e): e is never => (e as unknown) instanceof TokenTaken, (e): Effect.Effect<Launched> => {
+        const taken = e as unknown as TokenTaken
+        return Effect.succeed({ reservationId: taken.reservationId, ...(taken.ids !== undefined ? { ids: taken.ids } : {}) })
+      })
     )
     return yield* describeReservation(launched.reservationId, rc, launched.ids)
   })
@@ -247,22 +257,34 @@ const instancesOf = (s: State.State, account: string): ReadonlyArray<State.Insta
   return list
 }
 
-/** The account's instances, filtered by ids and filters, in launch order. */
+/**
+ * The account's instances, filtered by ids and filters, in launch order. Named ids are looked up one
+ * by one, with their tags only: describing a few instances costs the same in any account.
+ */
 const select = (input: { readonly InstanceIds?: ReadonlyArray<string> | undefined; readonly Filters?: ReadonlyArray<Shapes.Filter> | undefined }, rc: H.RequestContext) =>
   Effect.gen(function* () {
     yield* H.checkInstanceIds(input.InstanceIds)
     const s = yield* H.state
-    const tags = yield* H.db(Tags.byResource(rc.account.id))
-    const mine = instancesOf(s, rc.account.id)
     const ids = input.InstanceIds ?? []
     if (ids.length > 0) {
-      const missing = ids.filter((id) => !mine.some((i) => i.id === id))
+      const named = new Map<string, State.Instance>()
+      const missing: Array<string> = []
+      for (const id of ids) {
+        const i = State.instance(s, id)
+        if (i !== undefined && i.account === rc.account.id) named.set(id, i)
+        else missing.push(id)
+      }
       if (missing.length > 0) return yield* Ec2Error.fromRejection({ _tag: "InstanceNotFound", ids: missing })
+      const tags = yield* H.db(Tags.forResources(rc.account.id, [...named.keys()]))
+      const keep = yield* Filter.compile(instanceFilters(s), input.Filters, { tags: (i) => tags.get(i.id) ?? [] })
+      const chosen = [...named.values()].sort((a, b) => a.seq - b.seq).filter(keep)
+      return { s, chosen, tags }
     }
-    if (ids.length === 0 && (input.Filters ?? []).length === 0) return { s, chosen: mine, tags }
+    const tags = yield* H.db(Tags.byResource(rc.account.id))
+    const mine = instancesOf(s, rc.account.id)
+    if ((input.Filters ?? []).length === 0) return { s, chosen: mine, tags }
     const keep = yield* Filter.compile(instanceFilters(s), input.Filters, { tags: (i) => tags.get(i.id) ?? [] })
-    const chosen = mine.filter((i) => (ids.length === 0 || ids.includes(i.id)) && keep(i))
-    return { s, chosen, tags }
+    return { s, chosen: mine.filter(keep), tags }
   })
 
 const page = <A extends { readonly seq: number }>(items: ReadonlyArray<A>, max: number | undefined, token: string | undefined) =>

@@ -3,15 +3,11 @@
  * by CIDR or by source group — both the IpPermissions form and the old flat form.
  */
 import { Effect } from "effect"
-import { Controller, type Unstamped } from "../../controller/Controller.js"
+import type { Together, Unstamped } from "../../controller/Controller.js"
 import type * as Commands from "../../model/Commands.js"
-import * as Decide from "../../model/Decide.js"
-import type * as Events from "../../model/Events.js"
-import { evolve } from "../../model/Evolve.js"
-import * as Ids from "../../model/Ids.js"
-import type * as SecurityGroup from "../../model/SecurityGroup.js"
+import type * as Ids from "../../model/Ids.js"
+import * as SecurityGroup from "../../model/SecurityGroup.js"
 import * as State from "../../model/State.js"
-import * as Units from "../../model/Units.js"
 import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
 import * as Views from "../Views.js"
@@ -23,29 +19,28 @@ import type * as Shapes from "../protocol/Ec2Shapes.js"
 const account = (rc: H.RequestContext) => rc.account.id as Ids.AccountId
 
 /**
- * EC2 accounts always have a "default" group; ours is made on first need — and only once the
- * request that needs it is known to succeed, so that a failed request changes nothing.
+ * EC2 accounts always have a "default" group; ours is made on first need, as a command decided with
+ * the request's own (`together`, under the controller's lock, in its transaction): a failed request
+ * changes nothing, and two first requests of an account make one group.
  */
-export const ensureDefault = (rc: H.RequestContext) =>
-  Effect.gen(function* () {
-    const s = yield* H.state
-    if (State.groupByName(s, rc.account.id, "default")) return
-    yield* H.submit({ _tag: "CreateSecurityGroup", account: account(rc), name: "default", description: "default group" }).pipe(
-      Effect.catchIf((e) => e.code === "InvalidGroup.Duplicate", () => Effect.void)
-    )
-  })
+const createDefault = (rc: H.RequestContext): Unstamped => ({
+  _tag: "CreateSecurityGroup",
+  account: account(rc),
+  name: SecurityGroup.DEFAULT_GROUP,
+  description: "default group"
+})
 
-/** Makes the default group for `command` only if the core would then accept the command (asked of the pure decider first). */
-const ensureDefaultFor = (rc: H.RequestContext, command: Unstamped) =>
+/** The default group's creation, to go `where` a command goes, if the account has none yet. */
+const withDefault = (rc: H.RequestContext, where: keyof Together) => (s: State.State): Together =>
+  State.groupByName(s, rc.account.id, SecurityGroup.DEFAULT_GROUP) ? {} : { [where]: [createDefault(rc)] }
+
+/** Makes the default group if the account has none (a request with no command of its own). */
+const ensureDefault = (rc: H.RequestContext) =>
   Effect.gen(function* () {
     const s = yield* H.state
-    if (State.groupByName(s, rc.account.id, "default")) return
-    const at = Units.ms(Math.max(0, Math.round(rc.now)))
-    const created: Events.Event = { _tag: "GroupCreated", at, group: Ids.groupId(s.seq.group + 1), account: account(rc), name: "default", description: "default group" }
-    const c = yield* Controller
-    const d = Decide.decide({ policy: c.policy }, evolve(s, created), { ...command, at } as Commands.Command)
-    if (d._tag === "Rejected") return yield* Ec2Error.fromRejection(d.rejection)
-    yield* ensureDefault(rc)
+    if (State.groupByName(s, rc.account.id, SecurityGroup.DEFAULT_GROUP)) return
+    // Another request may have made it meanwhile: the decider, under the lock, says so.
+    yield* H.submit(createDefault(rc)).pipe(Effect.catchIf((e) => e.code === "InvalidGroup.Duplicate", () => Effect.void))
   })
 
 export const CreateSecurityGroup: H.Handler<"CreateSecurityGroup"> = (input, rc) =>
@@ -57,9 +52,11 @@ export const CreateSecurityGroup: H.Handler<"CreateSecurityGroup"> = (input, rc)
     // The default group exists for every account, made or not yet.
     if (input.GroupName === "default") return yield* Ec2Error.fromRejection({ _tag: "GroupExists", name: "default" })
     yield* H.dryRun(input)
-    const done = yield* H.submit({ _tag: "CreateSecurityGroup", account: account(rc), name: input.GroupName, description: input.Description })
+    const done = yield* H.submit(
+      { _tag: "CreateSecurityGroup", account: account(rc), name: input.GroupName, description: input.Description },
+      { together: withDefault(rc, "after") }
+    )
     const e = done.events[0]!
-    yield* ensureDefault(rc)
     return { GroupId: e._tag === "GroupCreated" ? e.group : "" }
   })
 
@@ -165,8 +162,8 @@ export const AuthorizeSecurityGroupIngress: H.Handler<"AuthorizeSecurityGroupIng
     const rules = yield* rulesOf(input)
     yield* H.dryRun(input)
     const command: Unstamped = { _tag: "AuthorizeIngress", account: account(rc), groupId: input.GroupId, groupName: input.GroupName, rules }
-    if (input.GroupName === "default" && input.GroupId === undefined) yield* ensureDefaultFor(rc, command)
-    yield* H.submit(command)
+    const named = input.GroupName === SecurityGroup.DEFAULT_GROUP && input.GroupId === undefined
+    yield* H.submit(command, named ? { together: withDefault(rc, "before") } : undefined)
     return { Return: true }
   })
 
