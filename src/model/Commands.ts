@@ -165,6 +165,25 @@ export interface RevokeIngress {
   readonly groupName?: string | undefined
   readonly rules: ReadonlyArray<RuleInput>
 }
+/** AuthorizeSecurityGroupEgress: rules whose `source` is the destination the group's members may reach. */
+export interface AuthorizeEgress {
+  readonly _tag: "AuthorizeEgress"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly groupId: string
+  /** EC2 names the group of an egress rule by id only. */
+  readonly groupName?: undefined
+  readonly rules: ReadonlyArray<RuleInput>
+}
+export interface RevokeEgress {
+  readonly _tag: "RevokeEgress"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly groupId: string
+  /** EC2 names the group of an egress rule by id only. */
+  readonly groupName?: undefined
+  readonly rules: ReadonlyArray<RuleInput>
+}
 /** A rule as a user states it: a source group may be named (in the caller's account) or given by id. */
 export interface RuleInput {
   readonly protocol: SecurityGroup.Protocol
@@ -224,6 +243,8 @@ export type Command =
   | DeleteSecurityGroup
   | AuthorizeIngress
   | RevokeIngress
+  | AuthorizeEgress
+  | RevokeEgress
   | AllocateAddress
   | AssociateAddress
   | DisassociateAddress

@@ -464,31 +464,40 @@ const resolveRules = (
 
 const groupRef = (c: { readonly groupId?: string | undefined; readonly groupName?: string | undefined }) => c.groupId ?? c.groupName ?? "(none)"
 
-const authorize = (s: S, c: Commands.AuthorizeIngress): Decision => {
+/** Ingress (`rules`) or egress (`egress`): the same decisions on either list of a group. */
+type Side = "rules" | "egress"
+const authorizedEvent = (side: Side, at: Units.Millis, group: Ids.GroupId, rules: Array<SecurityGroup.Rule>): Events.Event =>
+  side === "rules" ? { _tag: "IngressAuthorized", at, group, rules } : { _tag: "EgressAuthorized", at, group, rules }
+const revokedEvent = (side: Side, at: Units.Millis, group: Ids.GroupId, rules: Array<SecurityGroup.Rule>): Events.Event =>
+  side === "rules" ? { _tag: "IngressRevoked", at, group, rules } : { _tag: "EgressRevoked", at, group, rules }
+
+type RuleCommand = Commands.AuthorizeIngress | Commands.RevokeIngress | Commands.AuthorizeEgress | Commands.RevokeEgress
+
+const authorize = (s: S, c: RuleCommand, side: Side): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
   const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
-  const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
+  const keys = new Set(g[side].map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {
     const k = SecurityGroup.ruleKey(rule)
     if (keys.has(k)) return reject({ _tag: "DuplicateRule", group: g.id, rule: k })
     keys.add(k)
   }
-  return accept([{ _tag: "IngressAuthorized", at: c.at, group: g.id, rules: r.rules }])
+  return accept([authorizedEvent(side, c.at, g.id, r.rules)])
 }
 
-const revoke = (s: S, c: Commands.RevokeIngress): Decision => {
+const revoke = (s: S, c: RuleCommand, side: Side): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
   const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
-  const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
+  const keys = new Set(g[side].map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {
     const k = SecurityGroup.ruleKey(rule)
     if (!keys.has(k)) return reject({ _tag: "RuleNotFound", group: g.id, rule: k })
   }
-  return accept([{ _tag: "IngressRevoked", at: c.at, group: g.id, rules: r.rules }])
+  return accept([revokedEvent(side, c.at, g.id, r.rules)])
 }
 
 const needsManaged = (s: S, field: string): Decision | undefined =>
@@ -644,16 +653,21 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
         return reject({ _tag: "GroupInUse", group: g.id, detail: `used by ${users.length} instance(s): ${users.slice(0, 3).map((i) => i.id).join(", ")}` })
       }
       for (const other of HashMap.values(s.groups)) {
-        if (other.id !== g.id && other.rules.some((r) => r.source._tag === "Group" && r.source.groupId === g.id)) {
+        const names = (r: SecurityGroup.Rule) => r.source._tag === "Group" && r.source.groupId === g.id
+        if (other.id !== g.id && (other.rules.some(names) || other.egress.some(names))) {
           return reject({ _tag: "GroupInUse", group: g.id, detail: `referenced by the rules of ${other.id}` })
         }
       }
       return accept([{ _tag: "GroupDeleted", at: c.at, group: g.id }])
     }
     case "AuthorizeIngress":
-      return authorize(s, c)
+      return authorize(s, c, "rules")
     case "RevokeIngress":
-      return revoke(s, c)
+      return revoke(s, c, "rules")
+    case "AuthorizeEgress":
+      return authorize(s, c, "egress")
+    case "RevokeEgress":
+      return revoke(s, c, "egress")
     case "AllocateAddress": {
       const no = needsManaged(s, "Domain")
       if (no) return no

@@ -121,6 +121,8 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return [{ _tag: "PowerDown", node: e.node }]
     case "IngressAuthorized":
     case "IngressRevoked":
+    case "EgressAuthorized":
+    case "EgressRevoked":
       return net(zonesOfGroup(after, e.group))
     case "AddressAssociated":
     case "AddressDisassociated": {

@@ -109,6 +109,16 @@ export const IngressAuthorized = Schema.TaggedStruct("IngressAuthorized", {
   group: Ids.GroupId,
   rules: Schema.Array(SecurityGroup.Rule)
 })
+export const EgressAuthorized = Schema.TaggedStruct("EgressAuthorized", {
+  at,
+  group: Ids.GroupId,
+  rules: Schema.Array(SecurityGroup.Rule)
+})
+export const EgressRevoked = Schema.TaggedStruct("EgressRevoked", {
+  at,
+  group: Ids.GroupId,
+  rules: Schema.Array(SecurityGroup.Rule)
+})
 export const IngressRevoked = Schema.TaggedStruct("IngressRevoked", {
   at,
   group: Ids.GroupId,
@@ -162,6 +172,8 @@ export const Event = Schema.Union(
   GroupDeleted,
   IngressAuthorized,
   IngressRevoked,
+  EgressAuthorized,
+  EgressRevoked,
   AddressAllocated,
   AddressAssociated,
   AddressDisassociated,

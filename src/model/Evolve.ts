@@ -245,7 +245,7 @@ export const evolve = (s: S, e: Events.Event): S => {
     case "GroupCreated":
       return {
         ...s,
-        groups: HashMap.set(s.groups, e.group, { id: e.group, account: e.account, name: e.name, description: e.description, rules: [] }),
+        groups: HashMap.set(s.groups, e.group, { id: e.group, account: e.account, name: e.name, description: e.description, rules: [], egress: [SecurityGroup.ALLOW_ALL_EGRESS] }),
         seq: { ...s.seq, group: s.seq.group + 1 }
       }
     case "GroupDeleted":
@@ -255,6 +255,12 @@ export const evolve = (s: S, e: Events.Event): S => {
     case "IngressRevoked": {
       const gone = new Set(e.rules.map(SecurityGroup.ruleKey))
       return updateGroup(s, e.group, (g) => ({ ...g, rules: g.rules.filter((r) => !gone.has(SecurityGroup.ruleKey(r))) }))
+    }
+    case "EgressAuthorized":
+      return updateGroup(s, e.group, (g) => ({ ...g, egress: [...g.egress, ...e.rules] }))
+    case "EgressRevoked": {
+      const gone = new Set(e.rules.map(SecurityGroup.ruleKey))
+      return updateGroup(s, e.group, (g) => ({ ...g, egress: g.egress.filter((r) => !gone.has(SecurityGroup.ruleKey(r))) }))
     }
     case "AddressAllocated":
       return {
