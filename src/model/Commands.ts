@@ -53,6 +53,15 @@ export interface ModifyInstanceAttributes {
   readonly whileStopped?: string | undefined
 }
 
+/** ModifyInstanceAttribute groupSet: the instance's security groups replaced (its network place stays). */
+export interface ModifyInstanceGroups {
+  readonly _tag: "ModifyInstanceGroups"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly instanceId: string
+  readonly groupIds: ReadonlyArray<string>
+}
+
 export interface TerminateInstances {
   readonly _tag: "TerminateInstances"
   readonly at: Units.Millis
@@ -227,6 +236,7 @@ export interface ReleaseAddress {
 export type Command =
   | RunInstances
   | ModifyInstanceAttributes
+  | ModifyInstanceGroups
   | TerminateInstances
   | RebootInstances
   | InstanceBooted

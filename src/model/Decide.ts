@@ -373,6 +373,27 @@ const modifyAttributes = (s: S, c: Commands.ModifyInstanceAttributes): Decision 
   return accept([{ _tag: "InstanceAttributesChanged", at: c.at, instance: i.id, attributes }])
 }
 
+/** EC2 allows this many security groups per network interface. */
+export const MAX_GROUPS = 5
+
+const modifyGroups = (s: S, c: Commands.ModifyInstanceGroups): Decision => {
+  const i = State.instance(s, c.instanceId)
+  if (!i || i.account !== c.account) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
+  if (i.state === "terminated" || i.state === "shutting-down") return reject({ _tag: "IncorrectInstanceState", instance: i.id, state: i.state, action: "change the security groups of" })
+  if (c.groupIds.length === 0) return reject({ _tag: "InvalidRequest", field: "GroupId", message: "name at least one security group" })
+  const groups: Array<Ids.GroupId> = []
+  for (const id of c.groupIds) {
+    const g = resolveGroup(s, c.account, { id })
+    if (!g) return reject({ _tag: "GroupNotFound", group: id })
+    if (!groups.includes(g.id)) groups.push(g.id)
+  }
+  if (groups.length > MAX_GROUPS) return reject({ _tag: "InvalidRequest", field: "GroupId", message: `at most ${MAX_GROUPS} security groups per instance, got ${groups.length}` })
+  if (groups.length === i.groups.length && groups.every((g, k) => i.groups[k] === g)) return accept([])
+  // The instance keeps its address: it stays in the network of the group it was launched in.
+  const home = State.homeGroup(i)!
+  return accept([{ _tag: "InstanceGroupsChanged", at: c.at, instance: i.id, groups, home }])
+}
+
 const reboot = (s: S, c: Commands.RebootInstances): Decision => {
   const { found, missing } = owned(s, c.account, c.instanceIds)
   if (missing.length > 0) return reject({ _tag: "InstanceNotFound", ids: missing })
@@ -571,6 +592,8 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       return terminate(s, c)
     case "ModifyInstanceAttributes":
       return modifyAttributes(s, c)
+    case "ModifyInstanceGroups":
+      return modifyGroups(s, c)
     case "RebootInstances":
       return reboot(s, c)
     case "InstanceBooted": {
@@ -648,7 +671,8 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
       if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
       if (g.name === SecurityGroup.DEFAULT_GROUP) return reject({ _tag: "ReservedGroup", group: g.id })
-      const users = State.liveInstances(s).filter((i) => i.groups.includes(g.id))
+      // Also an instance that left the group but still sits in its network (it keeps its address).
+      const users = State.liveInstances(s).filter((i) => i.groups.includes(g.id) || State.homeGroup(i) === g.id)
       if (users.length > 0) {
         return reject({ _tag: "GroupInUse", group: g.id, detail: `used by ${users.length} instance(s): ${users.slice(0, 3).map((i) => i.id).join(", ")}` })
       }

@@ -102,7 +102,7 @@ const releaseInstance = (s: S, inst: State.Instance, at: Units.Millis): S => {
   // Addresses: a system address goes back to the pool; an elastic one stays with its account, unassociated.
   next = { ...next, ...leaveAddress(next.network, next, inst) }
   if (inst.net.privateIp) next = { ...next, privateIps: sortedChange(next.privateIps, Ipv4.parse(inst.net.privateIp)!, -1) }
-  const first = inst.groups[0]
+  const first = State.homeGroup(inst)
   if (first !== undefined) {
     const members = changeMembers(next.members, first, -1, inst.net.slot)
     next = { ...next, members }
@@ -185,6 +185,8 @@ export const evolve = (s: S, e: Events.Event): S => {
       return s
     case "InstanceAttributesChanged":
       return updateInstance(s, e.instance, (x) => ({ ...x, attributes: e.attributes }))
+    case "InstanceGroupsChanged":
+      return updateInstance(s, e.instance, (x) => ({ ...x, groups: e.groups, home: e.home }))
     case "InstancesTerminating": {
       let next = s
       for (const id of e.instances) next = updateInstance(next, id, (x) => ({ ...x, state: "shutting-down", stateReason: e.reason }))

@@ -10,6 +10,9 @@
  *   sender belongs to) for that protocol and port; everything else is dropped;
  * - a group's members are the instances whose first group it is (they sit in its subnet, so the
  *   whole subnet stands for them, as in Eucalyptus) and the instances that list it later (as /32s);
+ *   once an instance's groups were changed (groupSet) it keeps its address in the subnet it sits in
+ *   (State.homeGroup), and that subnet stands for the group only while all who sit there list it —
+ *   otherwise those who do are /32s;
  * - accounts share nothing unless a rule names a CIDR or another account's group;
  * - traffic from an instance is allowed if any of its groups holds the allow-all egress rule, or an
  *   egress rule of one of its groups admits the destination (a CIDR containing it, or a group it
@@ -213,11 +216,12 @@ export const restricted = (p: Plan): Array<{ readonly endpoint: Endpoint; readon
  * the /32 of every live instance that lists it after its first group.
  */
 const memberSources = (s: State.State, g: SecurityGroup.Group): Array<string> => {
-  const out: Array<string> = []
-  if (g.vlan !== undefined) out.push(Network.vlanCidr(s.network, g.vlan))
+  const live = State.liveInstances(s).filter((i) => i.net.privateIp !== undefined)
+  const whole = g.vlan !== undefined && live.every((i) => State.homeGroup(i) !== g.id || i.groups.includes(g.id))
+  const out: Array<string> = whole ? [Network.vlanCidr(s.network, g.vlan!)] : []
   const extra: Array<string> = []
-  for (const i of State.liveInstances(s)) {
-    if (i.net.privateIp !== undefined && i.groups.indexOf(g.id) > 0) extra.push(i.net.privateIp)
+  for (const i of live) {
+    if (i.groups.includes(g.id) && !(whole && State.homeGroup(i) === g.id)) extra.push(i.net.privateIp!)
   }
   return [...out, ...extra.sort(byIp).map(host32)]
 }
@@ -254,6 +258,8 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
   if (Either.isLeft(metadata)) return Either.left(metadata.left)
 
   const live = State.liveInstances(s).filter((i) => i.zone === zone && i.net.privateIp !== undefined && i.net.vlan !== undefined)
+  // The group whose network each endpoint sits in (its first group, unless its groups were changed).
+  const home = new Map(live.map((i) => [i.id, State.homeGroup(i)!] as const))
   const endpoints: Array<Endpoint> = live
     .map((i) => ({
       instance: i.id,
@@ -271,11 +277,11 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
   const segmentsByVlan = new Map<number, Segment>()
   for (const e of endpoints) {
     if (segmentsByVlan.has(e.vlan)) continue
-    const g = State.group(s, e.groups[0]!)
+    const g = State.group(s, home.get(e.instance)!)
     const base = Network.vlanNetwork(net, e.vlan)
     segmentsByVlan.set(e.vlan, {
       vlan: e.vlan,
-      group: e.groups[0]!,
+      group: home.get(e.instance)!,
       account: g?.account ?? e.account,
       cidr: Network.vlanCidr(net, e.vlan),
       prefix: Network.vlanPrefix(net),
@@ -295,8 +301,15 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
     const g = State.group(s, gid)
     if (!g) continue
     const destinations: Array<string> = []
-    for (const seg of segments) if (seg.group === gid) destinations.push(seg.cidr)
-    for (const e of endpoints) if (e.groups.indexOf(gid) > 0) destinations.push(host32(e.privateIp))
+    // The group's segment while all who sit in it list the group; else those who do, one by one.
+    const whole = new Set<number>()
+    for (const seg of segments) {
+      if (seg.group === gid && endpoints.every((e) => e.vlan !== seg.vlan || e.groups.includes(gid))) {
+        destinations.push(seg.cidr)
+        whole.add(seg.vlan)
+      }
+    }
+    for (const e of endpoints) if (e.groups.includes(gid) && !whole.has(e.vlan)) destinations.push(host32(e.privateIp))
     const accepts: Array<Accept> = []
     const seen = new Set<string>()
     const add = (a: Accept) => {

@@ -60,6 +60,11 @@ export interface Instance {
   readonly keyName?: string | undefined
   readonly userData?: string | undefined
   readonly groups: ReadonlyArray<Ids.GroupId>
+  /**
+   * The group whose network (VLAN, slot, subnet) the instance sits in, once its groups were changed
+   * after launch (ModifyInstanceAttribute groupSet); until then its first group. See homeGroup.
+   */
+  readonly home?: Ids.GroupId | undefined
   readonly launchIndex: number
   readonly addressing: "public" | "private"
   readonly clientToken?: string | undefined
@@ -206,6 +211,9 @@ export const instances = (s: State): Array<Instance> =>
   Array.from(HashMap.values(s.instances)).sort((a, b) => a.seq - b.seq)
 
 export const liveInstances = (s: State): Array<Instance> => instances(s).filter((i) => i.state !== "terminated")
+
+/** The group whose network the instance sits in: the first group it was launched with. */
+export const homeGroup = (i: Instance): Ids.GroupId | undefined => i.home ?? i.groups[0]
 
 const noMembers: GroupMembers = { live: 0, slots: [] }
 /** The live instances whose first security group is `g`. */
