@@ -12,6 +12,7 @@ import m0001 from "./migrations/0001_initial.js"
 import m0002 from "./migrations/0002_image_block_devices.js"
 import m0003 from "./migrations/0003_image_launch_permissions.js"
 import m0004 from "./migrations/0004_launch_templates.js"
+import m0005 from "./migrations/0005_session_tokens.js"
 
 export const FILE_NAME = "eucalyptus.sqlite"
 
@@ -19,7 +20,8 @@ export const migrations = Migrator.fromRecord({
   "0001_initial": m0001,
   "0002_image_block_devices": m0002,
   "0003_image_launch_permissions": m0003,
-  "0004_launch_templates": m0004
+  "0004_launch_templates": m0004,
+  "0005_session_tokens": m0005
 })
 
 const migrate = Migrator.make({})({ loader: migrations })
