@@ -12,14 +12,14 @@ import * as Ids from "../../src/model/Ids.js"
 import * as NetworkPlan from "../../src/model/NetworkPlan.js"
 import * as State from "../../src/model/State.js"
 import { at } from "../support/cloud.js"
-import { build, ZONE } from "../model/network/Scenario.js"
+import { build, settings, ZONE } from "../model/network/Scenario.js"
 import { Cluster, DENY_SECONDS, EXT, HEAD, HEAD_PUBLIC } from "./support/Cluster.js"
 import { checkTools, describeNet, Lab } from "./support/Lab.js"
 
 const alice = Ids.accountId("alice")
 const allowAll: Commands.RuleInput = { protocol: "all", fromPort: -1, toPort: -1, source: { _tag: "Cidr", cidr: "0.0.0.0/0" } }
 
-describeNet("egress rules in network namespaces", () => {
+for (const mode of ["MANAGED", "MANAGED-NOVLAN"] as const) describeNet(`egress rules in network namespaces (${mode})`, () => {
   let lab: Lab
   let cluster: Cluster
   const b = build({
@@ -32,7 +32,7 @@ describeNet("egress rules in network namespaces", () => {
       { group: 0, protocol: "tcp", fromPort: 80, toPort: 80, source: { _tag: "Cidr", cidr: "0.0.0.0/0" } },
       { group: 1, protocol: "tcp", fromPort: 5432, toPort: 5433, source: { _tag: "Group", group: 0 } }
     ]
-  })
+  }, settings(mode))
   const c = b.cloud
   const [web1, db1] = b.instanceIds as [Ids.InstanceId, Ids.InstanceId]
   const [webG, dbG] = b.groupIds as [Ids.GroupId, Ids.GroupId]
@@ -55,7 +55,7 @@ describeNet("egress rules in network namespaces", () => {
   beforeAll(async () => {
     await checkTools()
     lab = await Lab.create()
-    cluster = await Cluster.start(lab, { mode: "vxlan" })
+    cluster = await Cluster.start(lab, mode === "MANAGED" ? { mode: "vxlan" } : { novlan: true })
     // A second service outside, for "this port but not that one".
     lab.spawn(cluster.ext, ["socat", "-T2", "TCP-LISTEN:9001,reuseaddr,fork", "SYSTEM:echo ext-9001"])
     await cluster.listening(cluster.ext, "tcp", 9001)
