@@ -94,6 +94,7 @@ describe("egress rules", () => {
     expect(await byFilter("egress.ip-permission.cidr", "203.0.113.0/24")).toEqual(["eg-web"])
     expect(await byFilter("egress.ip-permission.from-port", "5432")).toEqual(["eg-web"])
     expect(await byFilter("egress.ip-permission.group-id", db)).toEqual(["eg-web"])
+    expect(await byFilter("egress.ip-permission.group-name", "eg-db")).toEqual(["eg-web"])
 
     // The group named by an egress rule is in use.
     expect(await codeOf(ec2.send(new DeleteSecurityGroupCommand({ GroupId: db })))).toBe("DependencyViolation 400")

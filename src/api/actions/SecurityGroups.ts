@@ -97,6 +97,7 @@ export const DescribeSecurityGroups: H.Handler<"DescribeSecurityGroups"> = (inpu
         "egress.ip-permission.to-port": (g) => egress(g).flatMap((p) => (p.ToPort !== undefined ? [String(p.ToPort)] : [])),
         "egress.ip-permission.cidr": (g) => g.egress.flatMap((r) => (r.source._tag === "Cidr" ? [r.source.cidr] : [])),
         "egress.ip-permission.group-id": (g) => g.egress.flatMap((r) => (r.source._tag === "Group" ? [r.source.groupId] : [])),
+        "egress.ip-permission.group-name": (g) => g.egress.flatMap((r) => (r.source._tag === "Group" ? [State.group(s, r.source.groupId)?.name ?? ""] : [])),
         "ip-permission.protocol": (g) => perms(g).map((p) => p.IpProtocol ?? ""),
         "ip-permission.from-port": (g) => perms(g).flatMap((p) => (p.FromPort !== undefined ? [String(p.FromPort)] : [])),
         "ip-permission.to-port": (g) => perms(g).flatMap((p) => (p.ToPort !== undefined ? [String(p.ToPort)] : [])),
