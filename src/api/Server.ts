@@ -12,6 +12,7 @@ import { Controller } from "../controller/Controller.js"
 import * as Accounts from "../store/Accounts.js"
 import * as Images from "../store/Images.js"
 import * as KeyPairs from "../store/KeyPairs.js"
+import * as SessionCredentials from "../store/SessionCredentials.js"
 import * as Actions from "./Actions.js"
 import * as EucalyptusTypes from "./EucalyptusTypes.js"
 import * as H from "./Handler.js"
@@ -119,20 +120,30 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
 
     // Access keys with their accounts, read from the database at most once per KEY_TTL_MS each: a
     // key that `euca admin` deactivates (from another process) stops working within that time.
-    const keys = new Map<string, { readonly secretAccessKey: string; readonly account: Accounts.Account; readonly at: number }>()
+    // Temporary keys (STS GetSessionToken) likewise, with their token's hash and expiry.
+    type Cached = { readonly secretAccessKey: string; readonly account: Accounts.Account; readonly session?: Auth.Credential["session"]; readonly at: number }
+    const keys = new Map<string, Cached>()
+    const credentialOf = (c: Cached): Auth.Credential => ({ secretAccessKey: c.secretAccessKey, accountId: c.account.id, ...(c.session !== undefined ? { session: c.session } : {}) })
+    const fetch = (accessKeyId: string) =>
+      SessionCredentials.isTemporary(accessKeyId)
+        ? SessionCredentials.lookup(accessKeyId).pipe(
+          Effect.map(Option.map((f) => ({ secretAccessKey: f.secretAccessKey, account: f.account, session: { tokenSha256: f.tokenSha256, expiresAt: f.expiresAt } })))
+        )
+        : Accounts.lookupKey(accessKeyId)
     const lookup: Auth.Lookup<never, H.Services> = (accessKeyId) =>
       Effect.suspend(() => {
         const hit = keys.get(accessKeyId)
-        if (hit !== undefined && Date.now() - hit.at < KEY_TTL_MS) return Effect.succeed({ secretAccessKey: hit.secretAccessKey, accountId: hit.account.id })
-        return Accounts.lookupKey(accessKeyId).pipe(
+        if (hit !== undefined && Date.now() - hit.at < KEY_TTL_MS) return Effect.succeed(credentialOf(hit))
+        return fetch(accessKeyId).pipe(
           Effect.map((o) => {
             if (Option.isNone(o)) {
               keys.delete(accessKeyId)
               return undefined
             }
             if (keys.size >= MAX_CACHED_KEYS) keys.clear()
-            keys.set(accessKeyId, { secretAccessKey: o.value.secretAccessKey, account: o.value.account, at: Date.now() })
-            return { secretAccessKey: o.value.secretAccessKey, accountId: o.value.account.id }
+            const c: Cached = { ...o.value, at: Date.now() }
+            keys.set(accessKeyId, c)
+            return credentialOf(c)
           }),
           Effect.orDie
         )
@@ -162,7 +173,7 @@ export const start = (options: Options): Effect.Effect<Listening, Error, Scope.S
         if (account === undefined) return yield* fail(Ec2Error.authFailure())
         const service = identity.right.service
         if (service !== "ec2") {
-          const r = yield* Identity.answer(service, params.right, { account, accessKeyId: identity.right.accessKeyId, requestId })
+          const r = yield* Identity.answer(service, params.right, { account, accessKeyId: identity.right.accessKeyId, temporary: identity.right.temporary === true, requestId, now })
           return send(res, r.status, Xml.headers(requestId), r.body)
         }
         const parsed = Query.parseRequest(params.right)

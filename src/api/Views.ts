@@ -165,7 +165,7 @@ export const securityGroup = (s: State.State, g: SecurityGroup.Group, tags: Read
   Description: g.description,
   OwnerId: g.account,
   IpPermissions: permissions(s, g.rules),
-  IpPermissionsEgress: [Vpc.allowAllEgress],
+  IpPermissionsEgress: permissions(s, g.egress),
   VpcId: Vpc.vpcId(g.account),
   ...(tagList(tags) ? { Tags: tagList(tags)! } : {})
 })

@@ -53,6 +53,15 @@ export interface ModifyInstanceAttributes {
   readonly whileStopped?: string | undefined
 }
 
+/** ModifyInstanceAttribute groupSet: the instance's security groups replaced (its network place stays). */
+export interface ModifyInstanceGroups {
+  readonly _tag: "ModifyInstanceGroups"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly instanceId: string
+  readonly groupIds: ReadonlyArray<string>
+}
+
 export interface TerminateInstances {
   readonly _tag: "TerminateInstances"
   readonly at: Units.Millis
@@ -165,6 +174,25 @@ export interface RevokeIngress {
   readonly groupName?: string | undefined
   readonly rules: ReadonlyArray<RuleInput>
 }
+/** AuthorizeSecurityGroupEgress: rules whose `source` is the destination the group's members may reach. */
+export interface AuthorizeEgress {
+  readonly _tag: "AuthorizeEgress"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly groupId: string
+  /** EC2 names the group of an egress rule by id only. */
+  readonly groupName?: undefined
+  readonly rules: ReadonlyArray<RuleInput>
+}
+export interface RevokeEgress {
+  readonly _tag: "RevokeEgress"
+  readonly at: Units.Millis
+  readonly account: Ids.AccountId
+  readonly groupId: string
+  /** EC2 names the group of an egress rule by id only. */
+  readonly groupName?: undefined
+  readonly rules: ReadonlyArray<RuleInput>
+}
 /** A rule as a user states it: a source group may be named (in the caller's account) or given by id. */
 export interface RuleInput {
   readonly protocol: SecurityGroup.Protocol
@@ -208,6 +236,7 @@ export interface ReleaseAddress {
 export type Command =
   | RunInstances
   | ModifyInstanceAttributes
+  | ModifyInstanceGroups
   | TerminateInstances
   | RebootInstances
   | InstanceBooted
@@ -224,6 +253,8 @@ export type Command =
   | DeleteSecurityGroup
   | AuthorizeIngress
   | RevokeIngress
+  | AuthorizeEgress
+  | RevokeEgress
   | AllocateAddress
   | AssociateAddress
   | DisassociateAddress

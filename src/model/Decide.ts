@@ -349,6 +349,27 @@ const modifyAttributes = (s: S, c: Commands.ModifyInstanceAttributes): Decision 
   return accept([{ _tag: "InstanceAttributesChanged", at: c.at, instance: i.id, attributes }])
 }
 
+/** EC2 allows this many security groups per network interface. */
+export const MAX_GROUPS = 5
+
+const modifyGroups = (s: S, c: Commands.ModifyInstanceGroups): Decision => {
+  const i = State.instance(s, c.instanceId)
+  if (!i || i.account !== c.account) return reject({ _tag: "InstanceNotFound", ids: [c.instanceId] })
+  if (i.state === "terminated" || i.state === "shutting-down") return reject({ _tag: "IncorrectInstanceState", instance: i.id, state: i.state, action: "change the security groups of" })
+  if (c.groupIds.length === 0) return reject({ _tag: "InvalidRequest", field: "GroupId", message: "name at least one security group" })
+  const groups: Array<Ids.GroupId> = []
+  for (const id of c.groupIds) {
+    const g = resolveGroup(s, c.account, { id })
+    if (!g) return reject({ _tag: "GroupNotFound", group: id })
+    if (!groups.includes(g.id)) groups.push(g.id)
+  }
+  if (groups.length > MAX_GROUPS) return reject({ _tag: "InvalidRequest", field: "GroupId", message: `at most ${MAX_GROUPS} security groups per instance, got ${groups.length}` })
+  if (groups.length === i.groups.length && groups.every((g, k) => i.groups[k] === g)) return accept([])
+  // The instance keeps its address: it stays in the network of the group it was launched in.
+  const home = State.homeGroup(i)!
+  return accept([{ _tag: "InstanceGroupsChanged", at: c.at, instance: i.id, groups, home }])
+}
+
 const reboot = (s: S, c: Commands.RebootInstances): Decision => {
   const { found, missing } = owned(s, c.account, c.instanceIds)
   if (missing.length > 0) return reject({ _tag: "InstanceNotFound", ids: missing })
@@ -440,31 +461,40 @@ const resolveRules = (
 
 const groupRef = (c: { readonly groupId?: string | undefined; readonly groupName?: string | undefined }) => c.groupId ?? c.groupName ?? "(none)"
 
-const authorize = (s: S, c: Commands.AuthorizeIngress): Decision => {
+/** Ingress (`rules`) or egress (`egress`): the same decisions on either list of a group. */
+type Side = "rules" | "egress"
+const authorizedEvent = (side: Side, at: Units.Millis, group: Ids.GroupId, rules: Array<SecurityGroup.Rule>): Events.Event =>
+  side === "rules" ? { _tag: "IngressAuthorized", at, group, rules } : { _tag: "EgressAuthorized", at, group, rules }
+const revokedEvent = (side: Side, at: Units.Millis, group: Ids.GroupId, rules: Array<SecurityGroup.Rule>): Events.Event =>
+  side === "rules" ? { _tag: "IngressRevoked", at, group, rules } : { _tag: "EgressRevoked", at, group, rules }
+
+type RuleCommand = Commands.AuthorizeIngress | Commands.RevokeIngress | Commands.AuthorizeEgress | Commands.RevokeEgress
+
+const authorize = (s: S, c: RuleCommand, side: Side): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
   const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
-  const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
+  const keys = new Set(g[side].map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {
     const k = SecurityGroup.ruleKey(rule)
     if (keys.has(k)) return reject({ _tag: "DuplicateRule", group: g.id, rule: k })
     keys.add(k)
   }
-  return accept([{ _tag: "IngressAuthorized", at: c.at, group: g.id, rules: r.rules }])
+  return accept([authorizedEvent(side, c.at, g.id, r.rules)])
 }
 
-const revoke = (s: S, c: Commands.RevokeIngress): Decision => {
+const revoke = (s: S, c: RuleCommand, side: Side): Decision => {
   const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
   if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
   const r = resolveRules(s, c.account, c.rules)
   if ("rejection" in r) return reject(r.rejection)
-  const keys = new Set(g.rules.map(SecurityGroup.ruleKey))
+  const keys = new Set(g[side].map(SecurityGroup.ruleKey))
   for (const rule of r.rules) {
     const k = SecurityGroup.ruleKey(rule)
     if (!keys.has(k)) return reject({ _tag: "RuleNotFound", group: g.id, rule: k })
   }
-  return accept([{ _tag: "IngressRevoked", at: c.at, group: g.id, rules: r.rules }])
+  return accept([revokedEvent(side, c.at, g.id, r.rules)])
 }
 
 const needsManaged = (s: S, field: string): Decision | undefined =>
@@ -538,6 +568,8 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       return terminate(s, c)
     case "ModifyInstanceAttributes":
       return modifyAttributes(s, c)
+    case "ModifyInstanceGroups":
+      return modifyGroups(s, c)
     case "RebootInstances":
       return reboot(s, c)
     case "InstanceBooted": {
@@ -615,21 +647,27 @@ export const decide = (ctx: Context, s: S, c: Commands.Command): Decision => {
       const g = resolveGroup(s, c.account, { id: c.groupId, name: c.groupName })
       if (!g) return reject({ _tag: "GroupNotFound", group: groupRef(c) })
       if (g.name === SecurityGroup.DEFAULT_GROUP) return reject({ _tag: "ReservedGroup", group: g.id })
-      const users = State.liveInstances(s).filter((i) => i.groups.includes(g.id))
+      // Also an instance that left the group but still sits in its network (it keeps its address).
+      const users = State.liveInstances(s).filter((i) => i.groups.includes(g.id) || State.homeGroup(i) === g.id)
       if (users.length > 0) {
         return reject({ _tag: "GroupInUse", group: g.id, detail: `used by ${users.length} instance(s): ${users.slice(0, 3).map((i) => i.id).join(", ")}` })
       }
       for (const other of HashMap.values(s.groups)) {
-        if (other.id !== g.id && other.rules.some((r) => r.source._tag === "Group" && r.source.groupId === g.id)) {
+        const names = (r: SecurityGroup.Rule) => r.source._tag === "Group" && r.source.groupId === g.id
+        if (other.id !== g.id && (other.rules.some(names) || other.egress.some(names))) {
           return reject({ _tag: "GroupInUse", group: g.id, detail: `referenced by the rules of ${other.id}` })
         }
       }
       return accept([{ _tag: "GroupDeleted", at: c.at, group: g.id }])
     }
     case "AuthorizeIngress":
-      return authorize(s, c)
+      return authorize(s, c, "rules")
     case "RevokeIngress":
-      return revoke(s, c)
+      return revoke(s, c, "rules")
+    case "AuthorizeEgress":
+      return authorize(s, c, "egress")
+    case "RevokeEgress":
+      return revoke(s, c, "egress")
     case "AllocateAddress": {
       const no = needsManaged(s, "Domain")
       if (no) return no

@@ -113,7 +113,7 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return [{ _tag: "RebootInstance", instanceId: e.instance, node: State.instance(after, e.instance)!.node }]
     case "InstanceTerminated": {
       const i = State.instance(before, e.instance)!
-      const g = i.groups[0]
+      const g = State.homeGroup(i)
       const released = g !== undefined && State.group(before, g)?.vlan !== undefined && State.group(after, g)?.vlan === undefined
       return [...net(released ? [i.zone, ...liveZones(after)] : [i.zone]), ...EbsEffects.ofTermination(before, after, i.id)]
     }
@@ -121,6 +121,8 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return [{ _tag: "PowerDown", node: e.node }]
     case "IngressAuthorized":
     case "IngressRevoked":
+    case "EgressAuthorized":
+    case "EgressRevoked":
       return net(zonesOfGroup(after, e.group))
     case "AddressAssociated":
     case "AddressDisassociated": {
@@ -128,6 +130,9 @@ export const of = (before: State.State, e: Events.Event, after: State.State): Ar
       return net(zones)
     }
     case "InstanceBooted":
+    case "InstanceGroupsChanged":
+      // Its address is now a source of other groups' rules, wherever they have members.
+      return net([State.instance(after, e.instance)!.zone, ...liveZones(after)])
     case "InstanceAttributesChanged":
     case "InstancesForgotten":
     case "NodeLost":

@@ -81,6 +81,13 @@ export const InstanceTerminated = Schema.TaggedStruct("InstanceTerminated", {
 })
 /** The owner changed instance settings: `attributes` replaces the instance's whole set. */
 export const InstanceAttributesChanged = Schema.TaggedStruct("InstanceAttributesChanged", { at, instance: Ids.InstanceId, attributes: InstanceAttributes })
+/** The instance's security groups replaced; `home` is the group whose network it keeps sitting in. */
+export const InstanceGroupsChanged = Schema.TaggedStruct("InstanceGroupsChanged", {
+  at,
+  instance: Ids.InstanceId,
+  groups: Schema.Array(Ids.GroupId),
+  home: Ids.GroupId
+})
 export const InstancesForgotten = Schema.TaggedStruct("InstancesForgotten", { at, instances: Schema.Array(Ids.InstanceId) })
 
 export const NodeReported = Schema.TaggedStruct("NodeReported", { at, node: Ids.NodeId, capacity: Resources.Resources })
@@ -105,6 +112,16 @@ export const GroupCreated = Schema.TaggedStruct("GroupCreated", {
 })
 export const GroupDeleted = Schema.TaggedStruct("GroupDeleted", { at, group: Ids.GroupId })
 export const IngressAuthorized = Schema.TaggedStruct("IngressAuthorized", {
+  at,
+  group: Ids.GroupId,
+  rules: Schema.Array(SecurityGroup.Rule)
+})
+export const EgressAuthorized = Schema.TaggedStruct("EgressAuthorized", {
+  at,
+  group: Ids.GroupId,
+  rules: Schema.Array(SecurityGroup.Rule)
+})
+export const EgressRevoked = Schema.TaggedStruct("EgressRevoked", {
   at,
   group: Ids.GroupId,
   rules: Schema.Array(SecurityGroup.Rule)
@@ -153,6 +170,7 @@ export const Event = Schema.Union(
   InstanceTerminated,
   InstancesForgotten,
   InstanceAttributesChanged,
+  InstanceGroupsChanged,
   NodeReported,
   NodePoweredDown,
   NodeLost,
@@ -162,6 +180,8 @@ export const Event = Schema.Union(
   GroupDeleted,
   IngressAuthorized,
   IngressRevoked,
+  EgressAuthorized,
+  EgressRevoked,
   AddressAllocated,
   AddressAssociated,
   AddressDisassociated,

@@ -105,7 +105,7 @@ const releaseInstance = (s: S, inst: State.Instance, at: Units.Millis): S => {
   // Addresses: a system address goes back to the pool; an elastic one stays with its account, unassociated.
   next = { ...next, ...leaveAddress(next.network, next, inst) }
   if (inst.net.privateIp) next = { ...next, privateIps: sortedChange(next.privateIps, Ipv4.parse(inst.net.privateIp)!, -1) }
-  const first = inst.groups[0]
+  const first = State.homeGroup(inst)
   if (first !== undefined) {
     const members = changeMembers(next.members, first, -1, inst.net.slot)
     next = { ...next, members }
@@ -190,6 +190,8 @@ export const evolve = (s: S, e: Events.Event): S => {
       return s
     case "InstanceAttributesChanged":
       return updateInstance(s, e.instance, (x) => ({ ...x, attributes: e.attributes }))
+    case "InstanceGroupsChanged":
+      return updateInstance(s, e.instance, (x) => ({ ...x, groups: e.groups, home: e.home }))
     case "InstancesTerminating": {
       let next = s
       for (const id of e.instances) next = transition(next, id, e._tag, (x) => ({ ...x, stateReason: e.reason }))
@@ -251,7 +253,7 @@ export const evolve = (s: S, e: Events.Event): S => {
     case "GroupCreated":
       return {
         ...s,
-        groups: HashMap.set(s.groups, e.group, { id: e.group, account: e.account, name: e.name, description: e.description, rules: [] }),
+        groups: HashMap.set(s.groups, e.group, { id: e.group, account: e.account, name: e.name, description: e.description, rules: [], egress: [SecurityGroup.ALLOW_ALL_EGRESS] }),
         seq: { ...s.seq, group: s.seq.group + 1 }
       }
     case "GroupDeleted":
@@ -261,6 +263,12 @@ export const evolve = (s: S, e: Events.Event): S => {
     case "IngressRevoked": {
       const gone = new Set(e.rules.map(SecurityGroup.ruleKey))
       return updateGroup(s, e.group, (g) => ({ ...g, rules: g.rules.filter((r) => !gone.has(SecurityGroup.ruleKey(r))) }))
+    }
+    case "EgressAuthorized":
+      return updateGroup(s, e.group, (g) => ({ ...g, egress: [...g.egress, ...e.rules] }))
+    case "EgressRevoked": {
+      const gone = new Set(e.rules.map(SecurityGroup.ruleKey))
+      return updateGroup(s, e.group, (g) => ({ ...g, egress: g.egress.filter((r) => !gone.has(SecurityGroup.ruleKey(r))) }))
     }
     case "AddressAllocated":
       return {

@@ -10,13 +10,21 @@
  *   sender belongs to) for that protocol and port; everything else is dropped;
  * - a group's members are the instances whose first group it is (they sit in its subnet, so the
  *   whole subnet stands for them, as in Eucalyptus) and the instances that list it later (as /32s);
- * - accounts share nothing unless a rule names a CIDR or another account's group.
+ *   once an instance's groups were changed (groupSet) it keeps its address in the subnet it sits in
+ *   (State.homeGroup), and that subnet stands for the group only while all who sit there list it —
+ *   otherwise those who do are /32s;
+ * - accounts share nothing unless a rule names a CIDR or another account's group;
+ * - traffic from an instance is allowed if any of its groups holds the allow-all egress rule, or an
+ *   egress rule of one of its groups admits the destination (a CIDR containing it, or a group it
+ *   belongs to) for that protocol and port; replies to allowed traffic always pass. Egress rules bind
+ *   what passes through the head: traffic within one segment is bridged on the node and never meets
+ *   them (nor the ingress rules).
  */
 import { Either, Schema } from "effect"
 import type * as Ids from "./Ids.js"
 import * as Ipv4 from "./Ipv4.js"
 import * as Network from "./Network.js"
-import type * as SecurityGroup from "./SecurityGroup.js"
+import * as SecurityGroup from "./SecurityGroup.js"
 import * as State from "./State.js"
 
 /** The cluster head's interfaces, as the operator configures them (Eucalyptus's VNET_PRIVINTERFACE / VNET_PUBINTERFACE). */
@@ -84,6 +92,29 @@ export interface Chain {
   readonly accepts: ReadonlyArray<Accept>
 }
 
+/** One egress ACCEPT: to a destination CIDR, for a protocol and ports (as in Accept). */
+export interface Allow {
+  readonly destination: string
+  readonly protocol: SecurityGroup.Protocol
+  readonly fromPort: number
+  readonly toPort: number
+  readonly note: string
+}
+
+/**
+ * The outbound chain of a group whose egress is restricted (it lacks the allow-all rule) and that
+ * has a member here. A member whose every group is restricted may start only what one of its
+ * groups' chains allows; a member of any open group is not held.
+ */
+export interface Outbound {
+  /** EU-O-<groupId>. */
+  readonly name: string
+  readonly group: Ids.GroupId
+  readonly account: Ids.AccountId
+  /** One per egress rule and destination; none: the members may start nothing. */
+  readonly allows: ReadonlyArray<Allow>
+}
+
 export interface PublicAddress {
   readonly publicIp: string
   readonly privateIp: string
@@ -111,6 +142,8 @@ export interface Plan {
   readonly endpoints: ReadonlyArray<Endpoint>
   /** By name. */
   readonly chains: ReadonlyArray<Chain>
+  /** By name: the restricted groups with a member here. */
+  readonly outbound: ReadonlyArray<Outbound>
   /** By address; the head holds each as a /32 on its public interface. */
   readonly publicAddresses: ReadonlyArray<PublicAddress>
   /** Where 169.254.169.254:80 goes (settings.metadata); undefined: no redirect. */
@@ -149,6 +182,7 @@ export const parseMetadata = (s: string | undefined): Either.Either<Metadata | u
 }
 
 export const chainName = (group: Ids.GroupId): string => `EU-${group}`
+export const outboundName = (group: Ids.GroupId): string => `EU-O-${group}`
 
 const byIp = (a: string, b: string) => Ipv4.parse(a)! - Ipv4.parse(b)!
 const host32 = (ip: string) => `${ip}/32`
@@ -162,35 +196,51 @@ export const empty = (zone: Ids.ZoneName, mode: Network.Mode, head: Head, subnet
   segments: [],
   endpoints: [],
   chains: [],
+  outbound: [],
   publicAddresses: [],
   metadata: undefined
 })
 
 export const isEmpty = (p: Plan): boolean =>
-  p.segments.length === 0 && p.endpoints.length === 0 && p.chains.length === 0 && p.publicAddresses.length === 0 && p.metadata === undefined
+  p.segments.length === 0 && p.endpoints.length === 0 && p.chains.length === 0 && p.outbound.length === 0 && p.publicAddresses.length === 0 &&
+  p.metadata === undefined
+
+/** The endpoints whose every group is restricted (in `outbound`): they may start only what those groups allow. */
+export const restricted = (p: Plan): Array<{ readonly endpoint: Endpoint; readonly chains: ReadonlyArray<string> }> => {
+  const byGroup = new Map(p.outbound.map((o) => [o.group, o.name] as const))
+  return p.endpoints.flatMap((e) => (e.groups.length > 0 && e.groups.every((g) => byGroup.has(g)) ? [{ endpoint: e, chains: e.groups.map((g) => byGroup.get(g)!) }] : []))
+}
 
 /**
  * The sources that stand for a group's members, cloud-wide: its subnet while it has a network, and
  * the /32 of every live instance that lists it after its first group.
  */
 const memberSources = (s: State.State, g: SecurityGroup.Group): Array<string> => {
-  const out: Array<string> = []
-  if (g.vlan !== undefined) out.push(Network.vlanCidr(s.network, g.vlan))
+  const live = State.liveInstances(s).filter((i) => i.net.privateIp !== undefined)
+  const whole = g.vlan !== undefined && live.every((i) => State.homeGroup(i) !== g.id || i.groups.includes(g.id))
+  const out: Array<string> = whole ? [Network.vlanCidr(s.network, g.vlan!)] : []
   const extra: Array<string> = []
-  for (const i of State.liveInstances(s)) {
-    if (i.net.privateIp !== undefined && i.groups.indexOf(g.id) > 0) extra.push(i.net.privateIp)
+  for (const i of live) {
+    if (i.groups.includes(g.id) && !(whole && State.homeGroup(i) === g.id)) extra.push(i.net.privateIp!)
   }
   return [...out, ...extra.sort(byIp).map(host32)]
 }
 
-const ruleNote = (g: Ids.GroupId, r: SecurityGroup.Rule): string => {
+const ruleNote = (g: Ids.GroupId, r: SecurityGroup.Rule, way: "from" | "to" = "from"): string => {
   const what = r.protocol === "all"
     ? "all"
     : r.protocol === "icmp"
       ? `icmp ${r.fromPort}/${r.toPort}`
       : `${r.protocol} ${r.fromPort}-${r.toPort}`
-  const from = r.source._tag === "Cidr" ? r.source.cidr : r.source.groupId
-  return `${g} ${what} from ${from}`
+  const peer = r.source._tag === "Cidr" ? r.source.cidr : r.source.groupId
+  return `${g} ${what} ${way} ${peer}`
+}
+
+/** The CIDRs a rule's peer stands for: its CIDR, or the members of the group it names. */
+const peerCidrs = (s: State.State, r: SecurityGroup.Rule): Array<string> => {
+  if (r.source._tag === "Cidr") return [r.source.cidr]
+  const src = State.group(s, r.source.groupId)
+  return src ? memberSources(s, src) : []
 }
 
 /**
@@ -208,6 +258,8 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
   if (Either.isLeft(metadata)) return Either.left(metadata.left)
 
   const live = State.liveInstances(s).filter((i) => i.zone === zone && i.net.privateIp !== undefined && i.net.vlan !== undefined)
+  // The group whose network each endpoint sits in (its first group, unless its groups were changed).
+  const home = new Map(live.map((i) => [i.id, State.homeGroup(i)!] as const))
   const endpoints: Array<Endpoint> = live
     .map((i) => ({
       instance: i.id,
@@ -225,11 +277,11 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
   const segmentsByVlan = new Map<number, Segment>()
   for (const e of endpoints) {
     if (segmentsByVlan.has(e.vlan)) continue
-    const g = State.group(s, e.groups[0]!)
+    const g = State.group(s, home.get(e.instance)!)
     const base = Network.vlanNetwork(net, e.vlan)
     segmentsByVlan.set(e.vlan, {
       vlan: e.vlan,
-      group: e.groups[0]!,
+      group: home.get(e.instance)!,
       account: g?.account ?? e.account,
       cidr: Network.vlanCidr(net, e.vlan),
       prefix: Network.vlanPrefix(net),
@@ -249,8 +301,15 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
     const g = State.group(s, gid)
     if (!g) continue
     const destinations: Array<string> = []
-    for (const seg of segments) if (seg.group === gid) destinations.push(seg.cidr)
-    for (const e of endpoints) if (e.groups.indexOf(gid) > 0) destinations.push(host32(e.privateIp))
+    // The group's segment while all who sit in it list the group; else those who do, one by one.
+    const whole = new Set<number>()
+    for (const seg of segments) {
+      if (seg.group === gid && endpoints.every((e) => e.vlan !== seg.vlan || e.groups.includes(gid))) {
+        destinations.push(seg.cidr)
+        whole.add(seg.vlan)
+      }
+    }
+    for (const e of endpoints) if (e.groups.includes(gid) && !whole.has(e.vlan)) destinations.push(host32(e.privateIp))
     const accepts: Array<Accept> = []
     const seen = new Set<string>()
     const add = (a: Accept) => {
@@ -261,15 +320,27 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
     }
     for (const src of memberSources(s, g)) add({ source: src, protocol: "all", fromPort: -1, toPort: -1, note: `${gid} intra-group` })
     for (const r of g.rules) {
-      let sources: Array<string>
-      if (r.source._tag === "Cidr") sources = [r.source.cidr]
-      else {
-        const src = State.group(s, r.source.groupId)
-        sources = src ? memberSources(s, src) : []
-      }
-      for (const src of sources) add({ source: src, protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort, note: ruleNote(gid, r) })
+      for (const src of peerCidrs(s, r)) add({ source: src, protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort, note: ruleNote(gid, r) })
     }
     chains.push({ name: chainName(gid), group: gid, account: g.account, destinations, accepts })
+  }
+
+  // Outbound chains: one per restricted group with a member here.
+  const outbound: Array<Outbound> = []
+  for (const gid of [...localGroups].sort()) {
+    const g = State.group(s, gid)
+    if (!g || SecurityGroup.egressOpen(g)) continue
+    const allows: Array<Allow> = []
+    const seen = new Set<string>()
+    for (const r of g.egress) {
+      for (const destination of peerCidrs(s, r)) {
+        const k = `${destination} ${r.protocol} ${r.fromPort} ${r.toPort}`
+        if (seen.has(k)) continue
+        seen.add(k)
+        allows.push({ destination, protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort, note: ruleNote(gid, r, "to") })
+      }
+    }
+    outbound.push({ name: outboundName(gid), group: gid, account: g.account, allows })
   }
 
   const publicAddresses: Array<PublicAddress> = endpoints
@@ -284,5 +355,5 @@ export const compile = (s: State.State, zone: Ids.ZoneName, head: Head): Either.
 
   // A zone without instances holds nothing, not even the metadata redirect.
   if (endpoints.length === 0) return Either.right(empty(zone, net.mode, head, subnet))
-  return Either.right({ zone, mode: net.mode, head, subnet, segments, endpoints, chains, publicAddresses, metadata: metadata.right })
+  return Either.right({ zone, mode: net.mode, head, subnet, segments, endpoints, chains, outbound, publicAddresses, metadata: metadata.right })
 }

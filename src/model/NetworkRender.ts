@@ -4,7 +4,8 @@
  *
  * iptables: everything the cloud does lives in its own chains, all named `EU-*`: EU-FORWARD (filter),
  * EU-PREROUTING, EU-OUTPUT and EU-POSTROUTING (nat), each jumped to from the first position of the
- * builtin chain of the same name, plus EU-INGRESS, EU-EGRESS and one EU-<groupId> per group. The input
+ * builtin chain of the same name, plus EU-INGRESS, EU-EGRESS and one EU-<groupId> per group; and, once a
+ * group's egress is restricted, EU-OUTBOUND, EU-PASS and one EU-O-<groupId> per restricted group. The input
  * is meant for `iptables-restore --noflush`: without --noflush a restore flushes whole tables (every
  * foreign rule); with it, only the chains the input declares (`:EU-X - [0:0]`) are flushed and
  * refilled. The kernel commits each table of one restore as a whole (nft: one transaction), so a
@@ -143,6 +144,8 @@ export const headSetup = (plan: NetworkPlan.Plan): Array<ReadonlyArray<string>> 
 export const FORWARD = "EU-FORWARD"
 export const INGRESS = "EU-INGRESS"
 export const EGRESS = "EU-EGRESS"
+export const OUTBOUND = "EU-OUTBOUND"
+export const PASS = "EU-PASS"
 export const PREROUTING = "EU-PREROUTING"
 export const OUTPUT = "EU-OUTPUT"
 export const POSTROUTING = "EU-POSTROUTING"
@@ -184,7 +187,9 @@ export const parseSave = (text: string): Existing => {
   return { chains: [...new Set(chains)].sort(), hooks: [...new Set(hooks)].sort() }
 }
 
-const match = (a: NetworkPlan.Accept): string => {
+type Match = Pick<NetworkPlan.Accept, "protocol" | "fromPort" | "toPort">
+
+const match = (a: Match): string => {
   switch (a.protocol) {
     case "all":
       return ""
@@ -216,6 +221,9 @@ export const rules = (plan: NetworkPlan.Plan): Rules => {
   const f: Array<string> = []
   // A segment's bridge only carries its own subnet: an instance cannot borrow another group's source.
   for (const s of plan.segments) if (s.bridge !== undefined) f.push(`-A ${FORWARD} -i ${s.bridge} ! -s ${s.cidr} -j DROP`)
+  const outbound = plan.outbound.length > 0
+  // Restricted egress first: what an instance may start, before what its destination admits.
+  if (outbound) f.push(`-A ${FORWARD} -s ${net} -j ${OUTBOUND}`)
   f.push(`-A ${FORWARD} -d ${net} -j ${INGRESS}`)
   f.push(`-A ${FORWARD} -s ${net} -j ${EGRESS}`)
   f.push(`-A ${INGRESS} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`)
@@ -232,6 +240,26 @@ export const rules = (plan: NetworkPlan.Plan): Rules => {
   f.push(`-A ${EGRESS} -j DROP`)
   for (const c of plan.chains) {
     for (const a of c.accepts) f.push(`-A ${c.name} -s ${a.source}${match(a)} -m comment --comment "${a.note}" -j ACCEPT`)
+  }
+  if (outbound) {
+    // Replies and the metadata service are never held; a restricted instance's new traffic goes
+    // through its groups' chains, whose allows jump to EU-PASS (the rest of EU-FORWARD, which
+    // always decides); what no chain allows is dropped. Other sources return to EU-FORWARD.
+    f.push(`-A ${OUTBOUND} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`)
+    if (plan.metadata) {
+      const m = plan.metadata
+      f.push(`-A ${OUTBOUND} -d ${m.host}/32 -p tcp -m tcp --dport ${m.port} -m conntrack --ctstate DNAT --ctorigdst ${META} -j RETURN`)
+    }
+    for (const r of NetworkPlan.restricted(plan)) {
+      const src = `${r.endpoint.privateIp}/32`
+      for (const c of r.chains) f.push(`-A ${OUTBOUND} -s ${src} -j ${c}`)
+      f.push(`-A ${OUTBOUND} -s ${src} -j DROP`)
+    }
+    f.push(`-A ${PASS} -d ${net} -j ${INGRESS}`)
+    f.push(`-A ${PASS} -j ${EGRESS}`)
+    for (const o of plan.outbound) {
+      for (const a of o.allows) f.push(`-A ${o.name} -d ${a.destination}${match(a)} -m comment --comment "${a.note}" -j ${PASS}`)
+    }
   }
 
   const n: Array<string> = []
@@ -253,7 +281,10 @@ export const rules = (plan: NetworkPlan.Plan): Rules => {
   n.push(`-A ${POSTROUTING} -s ${net} -j MASQUERADE`)
 
   return {
-    chains: { filter: [FORWARD, INGRESS, EGRESS, ...plan.chains.map((c) => c.name)], nat: [PREROUTING, OUTPUT, POSTROUTING] },
+    chains: {
+      filter: [FORWARD, INGRESS, EGRESS, ...plan.chains.map((c) => c.name), ...(outbound ? [OUTBOUND, PASS, ...plan.outbound.map((o) => o.name)] : [])],
+      nat: [PREROUTING, OUTPUT, POSTROUTING]
+    },
     filter: f,
     nat: n
   }

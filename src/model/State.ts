@@ -34,7 +34,7 @@ export interface InstanceNet {
   readonly mac: string
   readonly privateIp?: string | undefined
   readonly publicIp?: string | undefined
-  /** MANAGED modes: the VLAN (network index) and slot of the instance's first security group. */
+  /** MANAGED modes: the VLAN (network index) and slot of the instance's home group (its first security group at launch). */
   readonly vlan?: number | undefined
   readonly slot?: number | undefined
 }
@@ -60,6 +60,11 @@ export interface Instance {
   readonly keyName?: string | undefined
   readonly userData?: string | undefined
   readonly groups: ReadonlyArray<Ids.GroupId>
+  /**
+   * The group whose network (VLAN, slot, subnet) the instance sits in, once its groups were changed
+   * after launch (ModifyInstanceAttribute groupSet); until then its first group. See homeGroup.
+   */
+  readonly home?: Ids.GroupId | undefined
   readonly launchIndex: number
   readonly addressing: "public" | "private"
   readonly clientToken?: string | undefined
@@ -111,7 +116,7 @@ export interface Sequences {
   readonly association: number
 }
 
-/** The live (not terminated) instances whose first security group is a given one: how many, and the slots they hold. */
+/** The live (not terminated) instances whose home group (first security group at launch) is a given one: how many, and the slots they hold. */
 export interface GroupMembers {
   readonly live: number
   /** MANAGED modes: the instance slots in use in the group's network, ascending. */
@@ -126,7 +131,7 @@ export interface State {
   readonly instances: HashMap.HashMap<Ids.InstanceId, Instance>
   readonly groups: HashMap.HashMap<Ids.GroupId, SecurityGroup.Group>
   readonly addresses: HashMap.HashMap<string, Address>
-  /** Derived from `instances` (kept by `evolve`): the live instances per first security group. */
+  /** Derived from `instances` (kept by `evolve`): the live instances per home group (first security group at launch). */
   readonly members: HashMap.HashMap<Ids.GroupId, GroupMembers>
   /** Derived from `instances` (kept by `evolve`): the private addresses of live instances, as numbers, ascending. */
   readonly privateIps: ReadonlyArray<number>
@@ -207,8 +212,11 @@ export const instances = (s: State): Array<Instance> =>
 
 export const liveInstances = (s: State): Array<Instance> => instances(s).filter((i) => i.state !== "terminated")
 
+/** The group whose network the instance sits in: the first group it was launched with. */
+export const homeGroup = (i: Instance): Ids.GroupId | undefined => i.home ?? i.groups[0]
+
 const noMembers: GroupMembers = { live: 0, slots: [] }
-/** The live instances whose first security group is `g`. */
+/** The live instances whose home group (first security group at launch) is `g`. */
 export const members = (s: State, g: Ids.GroupId): GroupMembers => Option.getOrElse(HashMap.get(s.members, g), () => noMembers)
 
 export const group = (s: State, id: string): SecurityGroup.Group | undefined =>

@@ -13,6 +13,7 @@ import m0002 from "./migrations/0002_image_block_devices.js"
 import m0003 from "./migrations/0003_image_launch_permissions.js"
 import m0004 from "./migrations/0004_launch_templates.js"
 import m0005 from "./migrations/0005_client_token_instances.js"
+import m0006 from "./migrations/0006_session_tokens.js"
 
 export const FILE_NAME = "eucalyptus.sqlite"
 
@@ -21,7 +22,8 @@ export const migrations = Migrator.fromRecord({
   "0002_image_block_devices": m0002,
   "0003_image_launch_permissions": m0003,
   "0004_launch_templates": m0004,
-  "0005_client_token_instances": m0005
+  "0005_client_token_instances": m0005,
+  "0006_session_tokens": m0006
 })
 
 const migrate = Migrator.make({})({ loader: migrations })

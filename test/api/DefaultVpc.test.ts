@@ -6,6 +6,7 @@
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
+  RevokeSecurityGroupEgressCommand,
   CreateSecurityGroupCommand,
   CreateVpcCommand,
   DescribeAccountAttributesCommand,
@@ -88,9 +89,10 @@ describe("default VPC", () => {
     }
     const allowAll = { GroupId: g.GroupId!, IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] }
     expect(await codeOf(ec2.send(new AuthorizeSecurityGroupEgressCommand(allowAll)))).toBe("InvalidPermission.Duplicate 400")
-    expect(await codeOf(ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: g.GroupId!, IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] })))).toBe(
-      "UnsupportedOperation 400"
-    )
+    // Further egress rules are held (and enforced: test/api/Egress.test.ts, test/net/Egress.test.ts).
+    const smtp = { GroupId: g.GroupId!, IpPermissions: [{ IpProtocol: "tcp", FromPort: 25, ToPort: 25, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] }
+    expect((await ec2.send(new AuthorizeSecurityGroupEgressCommand(smtp))).Return).toBe(true)
+    expect((await ec2.send(new RevokeSecurityGroupEgressCommand(smtp))).Return).toBe(true)
 
     const bySubnet = (await ec2.send(new RunInstancesCommand({ ImageId: emi, MinCount: 1, MaxCount: 1, SubnetId: inB, SecurityGroupIds: [g.GroupId!] }))).Instances![0]!
     expect(bySubnet).toMatchObject({ SubnetId: inB, VpcId: vpcId, Placement: { AvailabilityZone: "euca-1b" } })

@@ -4,7 +4,9 @@
  * instanceInitiatedShutdownBehavior, sourceDestCheck) go through the core's decider and journal.
  * What is fixed at launch for an instance-store instance (instanceType, userData, kernel, ramdisk)
  * changes only while stopped, as on EC2; no instance stops yet, so such a change is
- * IncorrectInstanceState. groupSet, EBS and ENA settings are UnsupportedOperation.
+ * IncorrectInstanceState. groupSet (GroupId.N) moves the instance between groups of its account:
+ * one decision in the core, which re-plans its network (it keeps its address). EBS and ENA settings
+ * are UnsupportedOperation.
  */
 import { Effect } from "effect"
 import type * as Ids from "../../model/Ids.js"
@@ -99,6 +101,9 @@ export const ModifyInstanceAttribute: H.Handler<"ModifyInstanceAttribute"> = (in
     if (given.length > 1) return yield* Ec2Error.make("InvalidParameterCombination", `Only one attribute can be modified at a time; given: ${given.map(([n]) => n).join(", ")}`)
     const [name, raw] = given[0]!
     const text = typeof raw === "string" ? raw : undefined
+    // groupSet: GroupId.N, or the Attribute=groupSet form with one group id as its Value.
+    const groupIds = Array.isArray(raw) ? (raw as ReadonlyArray<string>) : [text ?? ""]
+    if (name === "groupSet") yield* H.checkGroupIds(groupIds)
     yield* H.dryRun(input)
     switch (name) {
       case "disableApiTermination":
@@ -118,6 +123,9 @@ export const ModifyInstanceAttribute: H.Handler<"ModifyInstanceAttribute"> = (in
       case "kernel":
       case "ramdisk":
         yield* submit(rc, input.InstanceId, {}, name)
+        return {}
+      case "groupSet":
+        yield* H.submit({ _tag: "ModifyInstanceGroups", account: rc.account.id as Ids.AccountId, instanceId: input.InstanceId, groupIds })
         return {}
       case "rootDeviceName":
       case "productCodes":

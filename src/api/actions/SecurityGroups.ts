@@ -81,6 +81,7 @@ export const DescribeSecurityGroups: H.Handler<"DescribeSecurityGroups"> = (inpu
     for (const id of input.GroupIds ?? []) if (!before.some((g) => g.id === id)) return yield* Ec2Error.fromRejection({ _tag: "GroupNotFound", group: id })
     for (const n of input.GroupNames ?? []) if (n !== "default" && !before.some((g) => g.name === n)) return yield* Ec2Error.fromRejection({ _tag: "GroupNotFound", group: n })
     const perms = (g: SecurityGroup.Group) => Views.permissions(s, g.rules)
+    const egress = (g: SecurityGroup.Group) => Views.permissions(s, g.egress)
     const keep = yield* Filter.compile<SecurityGroup.Group>(
       {
         "group-id": (g) => g.id,
@@ -88,8 +89,12 @@ export const DescribeSecurityGroups: H.Handler<"DescribeSecurityGroups"> = (inpu
         description: (g) => g.description,
         "owner-id": (g) => g.account,
         "vpc-id": (g) => Vpc.vpcId(g.account),
-        "egress.ip-permission.protocol": () => "-1",
-        "egress.ip-permission.cidr": () => "0.0.0.0/0",
+        "egress.ip-permission.protocol": (g) => egress(g).map((p) => p.IpProtocol ?? ""),
+        "egress.ip-permission.from-port": (g) => egress(g).flatMap((p) => (p.FromPort !== undefined ? [String(p.FromPort)] : [])),
+        "egress.ip-permission.to-port": (g) => egress(g).flatMap((p) => (p.ToPort !== undefined ? [String(p.ToPort)] : [])),
+        "egress.ip-permission.cidr": (g) => g.egress.flatMap((r) => (r.source._tag === "Cidr" ? [r.source.cidr] : [])),
+        "egress.ip-permission.group-id": (g) => g.egress.flatMap((r) => (r.source._tag === "Group" ? [r.source.groupId] : [])),
+        "egress.ip-permission.group-name": (g) => g.egress.flatMap((r) => (r.source._tag === "Group" ? [State.group(s, r.source.groupId)?.name ?? ""] : [])),
         "ip-permission.protocol": (g) => perms(g).map((p) => p.IpProtocol ?? ""),
         "ip-permission.from-port": (g) => perms(g).flatMap((p) => (p.FromPort !== undefined ? [String(p.FromPort)] : [])),
         "ip-permission.to-port": (g) => perms(g).flatMap((p) => (p.ToPort !== undefined ? [String(p.ToPort)] : [])),
@@ -112,10 +117,14 @@ export const DescribeSecurityGroups: H.Handler<"DescribeSecurityGroups"> = (inpu
 
 const PROTOCOLS: Record<string, SecurityGroup.Protocol> = { tcp: "tcp", "6": "tcp", udp: "udp", "17": "udp", icmp: "icmp", "1": "icmp", "-1": "all", all: "all" }
 
-type RuleRequest = Shapes.AuthorizeSecurityGroupIngressRequest | Shapes.RevokeSecurityGroupIngressRequest
+type RuleRequest =
+  | Shapes.AuthorizeSecurityGroupIngressRequest
+  | Shapes.RevokeSecurityGroupIngressRequest
+  | Shapes.AuthorizeSecurityGroupEgressRequest
+  | Shapes.RevokeSecurityGroupEgressRequest
 
-/** IpPermissions (or the flat legacy parameters) → the core's rule inputs, one per source. */
-const rulesOf = (input: RuleRequest) =>
+/** IpPermissions (or the flat legacy parameters) → the core's rule inputs, one per source (for egress: per destination). */
+export const rulesOf = (input: RuleRequest) =>
   Effect.gen(function* () {
     const perms: Array<Shapes.IpPermission> = [...(input.IpPermissions ?? [])]
     if (input.IpProtocol !== undefined || input.CidrIp !== undefined || input.SourceSecurityGroupName !== undefined) {

@@ -1,15 +1,16 @@
 /**
  * The default VPC (see ../Vpc.ts): DescribeVpcs, DescribeSubnets, DescribeAccountAttributes,
  * DescribeNetworkInterfaces (the instances' primary interfaces), CreateVpc refused with EC2's
- * UnsupportedOperation, and egress rules: every group shows EC2's default allow-all egress rule.
- * Egress rules other than that one are refused (UnsupportedOperation): the network plan enforces
- * ingress only, and a rule that is shown must be a rule that is enforced.
+ * UnsupportedOperation, and egress rules: a group starts with EC2's default allow-all egress rule;
+ * Authorize/RevokeSecurityGroupEgress change its egress rules, which the network plan enforces.
  */
 import { Effect } from "effect"
+import type * as Ids from "../../model/Ids.js"
 import * as State from "../../model/State.js"
 import * as Tags from "../../store/Tags.js"
 import * as H from "../Handler.js"
 import * as Views from "../Views.js"
+import * as SecurityGroups from "./SecurityGroups.js"
 import * as Vpc from "../Vpc.js"
 import * as Ec2Error from "../protocol/Ec2Error.js"
 import * as Filter from "../protocol/Filter.js"
@@ -169,46 +170,25 @@ export const CreateVpc: H.Handler<"CreateVpc"> = (input) =>
     return yield* Ec2Error.make("UnsupportedOperation", "This cloud has one VPC per account, the default VPC over the cloud's network; further VPCs cannot be created.")
   })
 
-type EgressRequest = Shapes.AuthorizeSecurityGroupEgressRequest | Shapes.RevokeSecurityGroupEgressRequest
-
-/** Whether a request names exactly the default allow-all egress rule. */
-const isAllowAll = (input: EgressRequest): boolean => {
-  const perms: ReadonlyArray<Shapes.IpPermission> = [
-    ...(input.IpPermissions ?? []),
-    ...(input.IpProtocol !== undefined || input.CidrIp !== undefined ? [{ IpProtocol: input.IpProtocol ?? "", ...(input.CidrIp !== undefined ? { IpRanges: [{ CidrIp: input.CidrIp }] } : {}) }] : [])
-  ]
-  return (
-    perms.length === 1 &&
-    ["-1", "all"].includes((perms[0]!.IpProtocol ?? "").toLowerCase()) &&
-    (perms[0]!.IpRanges ?? []).length === 1 &&
-    perms[0]!.IpRanges![0]!.CidrIp === "0.0.0.0/0" &&
-    (perms[0]!.UserIdGroupPairs ?? []).length === 0 &&
-    (perms[0]!.Ipv6Ranges ?? []).length === 0 &&
-    (perms[0]!.PrefixListIds ?? []).length === 0
-  )
-}
-
-const ownGroup = (id: string, rc: H.RequestContext) =>
-  Effect.gen(function* () {
-    yield* H.checkGroupIds([id])
-    const s = yield* H.state
-    const g = State.group(s, id)
-    if (g === undefined || g.account !== rc.account.id) return yield* Ec2Error.fromRejection({ _tag: "GroupNotFound", group: id })
-    return g
-  })
+const account = (rc: H.RequestContext) => rc.account.id as Ids.AccountId
 
 export const AuthorizeSecurityGroupEgress: H.Handler<"AuthorizeSecurityGroupEgress"> = (input, rc) =>
   Effect.gen(function* () {
-    const g = yield* ownGroup(input.GroupId, rc)
+    yield* H.checkGroupIds([input.GroupId])
+    const rules = yield* SecurityGroups.rulesOf(input)
     yield* H.dryRun(input)
-    if (isAllowAll(input)) return yield* Ec2Error.make("InvalidPermission.Duplicate", `the specified rule "peer: 0.0.0.0/0, ALL, ALLOW" already exists in ${g.id}`)
-    return yield* Ec2Error.make("UnsupportedOperation", "Egress rules other than the default allow-all rule are not supported: this cloud's network plan enforces ingress rules only.")
+    yield* H.submit({ _tag: "AuthorizeEgress", account: account(rc), groupId: input.GroupId, rules })
+    return { Return: true }
   })
 
 export const RevokeSecurityGroupEgress: H.Handler<"RevokeSecurityGroupEgress"> = (input, rc) =>
   Effect.gen(function* () {
-    const g = yield* ownGroup(input.GroupId, rc)
+    yield* H.checkGroupIds([input.GroupId])
+    if ((input.SecurityGroupRuleIds ?? []).length > 0) {
+      return yield* Ec2Error.make("UnsupportedOperation", "Security group rule ids are not supported: name the rules by IpPermissions")
+    }
+    const rules = yield* SecurityGroups.rulesOf(input)
     yield* H.dryRun(input)
-    if (isAllowAll(input)) return yield* Ec2Error.make("UnsupportedOperation", `The default egress rule of ${g.id} cannot be revoked: this cloud's network plan enforces ingress rules only.`)
-    return yield* Ec2Error.make("InvalidPermission.NotFound", `The specified rule does not exist in ${g.id}: its only egress rule is the default allow-all rule`)
+    yield* H.submit({ _tag: "RevokeEgress", account: account(rc), groupId: input.GroupId, rules })
+    return { Return: true }
   })

@@ -19,8 +19,12 @@
  *
  * Time comes in as `now` (epoch ms): no clock here. A request dated more than `maxSkewMs` (default
  * 15 min) away from now → RequestExpired; so is a presigned URL past X-Amz-Expires or a SigV2
- * request past Expires. X-Amz-Security-Token is neither required nor interpreted: we issue only
- * long-term keys, and the signature already proves possession of the secret.
+ * request past Expires.
+ *
+ * Temporary credentials (STS GetSessionToken): their lookup names the SHA-256 of their session token
+ * and their expiry. A request signed with one must carry the token (X-Amz-Security-Token as header
+ * or presigned parameter; SecurityToken for SigV2), else AuthFailure; once expired, RequestExpired
+ * (EC2's answer for expired temporary credentials). With a long-term key a token is not interpreted.
  */
 import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getPayloadHash, getSigningKey } from "@smithy/signature-v4"
 import { Effect, Either } from "effect"
@@ -46,6 +50,8 @@ export interface HttpRequest {
 export interface Credential {
   readonly secretAccessKey: string
   readonly accountId: string
+  /** Temporary credentials: the SHA-256 (hex) of their session token, and when they expire (epoch ms). */
+  readonly session?: { readonly tokenSha256: string; readonly expiresAt: number } | undefined
 }
 
 /** Finds the secret of an access key id; `undefined` when there is no such (active) key. */
@@ -59,6 +65,8 @@ export interface Identity {
   readonly region: string | undefined
   /** The service a SigV4 request was signed for (`ec2` for SigV2). */
   readonly service: Service
+  /** Signed with temporary credentials (and their session token); absent for a long-term key. */
+  readonly temporary?: true
 }
 
 export interface Options {
@@ -305,6 +313,19 @@ const verifyV4 = <E, R>(
     return credential
   })
 
+const temporary = (c: Credential): { readonly temporary?: true } => (c.session !== undefined ? { temporary: true } : {})
+
+/** A temporary credential holds only with its session token, and only until it expires. */
+const checkSession = (credential: Credential, token: string | undefined, options: Options): Either.Either<void, Ec2Error.Ec2Error> => {
+  const session = credential.session
+  if (session === undefined) return Either.right(undefined)
+  if (token === undefined || token === "") return Either.left(Ec2Error.authFailure("Temporary credentials need their session token (X-Amz-Security-Token). "))
+  const given = Crypto.createHash("sha256").update(token, "utf8").digest("hex")
+  if (!sameBytes(Buffer.from(given), Buffer.from(session.tokenSha256))) return Either.left(Ec2Error.authFailure())
+  if (options.now >= session.expiresAt) return Either.left(expired(`the temporary credentials expired at ${new Date(session.expiresAt).toISOString()}`))
+  return Either.right(undefined)
+}
+
 // --- SigV2 -----------------------------------------------------------------------------------------
 
 // RFC 3986 unreserved characters stay; everything else is %XX of its UTF-8 bytes (upper-case hex).
@@ -395,7 +416,8 @@ export const authenticate = <E = never, R = never>(req: HttpRequest, lookup: Loo
       yield* checkRegion(v4.region, options)
       yield* checkSkew(parseLongDate(v4.longDate)!, options)
       const c = yield* verifyV4(req, headers, queryPairs, v4, lookup)
-      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4", region: v4.region, service: v4.service } satisfies Identity
+      yield* checkSession(c, headers.get("x-amz-security-token"), options)
+      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4", region: v4.region, service: v4.service, ...temporary(c) } satisfies Identity
     }
     if (presigned) {
       const v4 = yield* parsePresigned(queryNames)
@@ -407,9 +429,11 @@ export const authenticate = <E = never, R = never>(req: HttpRequest, lookup: Loo
         if (options.now > t + v4.expiresSeconds * 1000) return yield* Effect.fail(expired(`the presigned request expired at ${new Date(t + v4.expiresSeconds * 1000).toISOString()}`))
       }
       const c = yield* verifyV4(req, headers, queryPairs, v4, lookup)
-      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4-query", region: v4.region, service: v4.service } satisfies Identity
+      yield* checkSession(c, queryNames.get("X-Amz-Security-Token"), options)
+      return { accessKeyId: v4.accessKeyId, accountId: c.accountId, signatureVersion: "SigV4-query", region: v4.region, service: v4.service, ...temporary(c) } satisfies Identity
     }
     const params = yield* Query.params(isForm(headers) ? { query: req.query, body: req.body } : { query: req.query })
     const c = yield* verifyV2(req, params, lookup, options)
-    return { accessKeyId: c.accessKeyId, accountId: c.accountId, signatureVersion: "SigV2", region: undefined, service: "ec2" } satisfies Identity
+    yield* checkSession(c, params.get("SecurityToken"), options)
+    return { accessKeyId: c.accessKeyId, accountId: c.accountId, signatureVersion: "SigV2", region: undefined, service: "ec2", ...temporary(c) } satisfies Identity
   })
