@@ -95,6 +95,42 @@ describe("the real xl's failures (Xen 4.17.7)", () => {
   })
 })
 
+describe("the stand-in xl with the real probe domain (Xen 4.17.7)", () => {
+  it("prints xl create -p, list, list -l, domid, network-list and destroy of the same PV domain as the real xl", () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "fake-xl-probe-"))
+    try {
+      const state = Path.join(dir, "state")
+      Fs.mkdirSync(Path.join(state, "host"), { recursive: true })
+      // The measured dom0: 1024 MiB, 2 vCPUs, 388.1 s of CPU when `xl list` was captured.
+      Fs.writeFileSync(Path.join(state, "host", "dom0_memory"), "1024\n")
+      Fs.writeFileSync(Path.join(state, "host", "dom0_vcpus"), "2\n")
+      Fs.writeFileSync(Path.join(state, "host", "dom0_time"), "388.1\n")
+      Fs.writeFileSync(Path.join(state, "no-file-checks"), "")
+      // RealXen.vm.test.ts's probeCfg("euca-probe").
+      const cfg = Path.join(dir, "probe.cfg")
+      Fs.writeFileSync(cfg, [
+        `name = "euca-probe"`, `type = "pv"`, `kernel = "/var/lib/eucalyptus/probe/kernel"`, `cmdline = "console=hvc0"`,
+        `memory = 128`, `vcpus = 1`, `on_poweroff = "destroy"`, `on_reboot = "restart"`, `on_crash = "destroy"`, ""
+      ].join("\n"))
+      const xl = (...args: Array<string>) => {
+        const r = ChildProcess.spawnSync(FAKE_XL, args, { encoding: "utf8", env: { PATH: process.env["PATH"]!, XL_STATE_DIR: state } })
+        return { exit: r.status, stdout: r.stdout.replaceAll(cfg, "/var/lib/eucalyptus/probe/probe.cfg"), stderr: r.stderr.replaceAll(cfg, "/var/lib/eucalyptus/probe/probe.cfg") }
+      }
+      const asCaptured = (r: ReturnType<typeof xl>) => `exit ${r.exit}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
+      expect(asCaptured(xl("create", "-p", cfg))).toBe(real("xl-create-ok.txt"))
+      expect(xl("domid", "euca-probe").stdout).toBe(real("xl-domid.txt"))
+      expect(xl("list").stdout).toBe(real("xl-list.txt"))
+      // The uuid is libxl's random one (the config has none).
+      const uuid = /"uuid": "([0-9a-f-]{36})"/.exec(real("xl-list-l.json"))![1]!
+      expect(xl("list", "-l").stdout.replace(/"uuid": "[0-9a-f-]{36}"/, `"uuid": "${uuid}"`)).toBe(real("xl-list-l.json"))
+      expect(xl("network-list", "euca-probe").stdout).toBe(real("xl-network-list.txt"))
+      expect(asCaptured(xl("destroy", "euca-probe"))).toBe(real("xl-destroy.txt"))
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("the real xl's outputs (Xen 4.17.7)", () => {
   it("xl list and xl list -v of a host with only dom0; the header is the fixture's", () => {
     const text = real("xl-list-empty-host.txt")
