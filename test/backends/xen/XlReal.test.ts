@@ -179,8 +179,9 @@ describe("the real xl's outputs (Xen 4.17.7)", () => {
     expect(real("xl-vcpu-list-dom0.txt").split("\n").filter((l) => l.startsWith("Domain-0"))).toHaveLength(2)
   })
 
-  // Name in use, out of memory and a shutdown without PV control have no real capture yet (the
-  // capture run ended before them): FakeXl.test.ts and XlParse.test.ts cover them from the sources.
+  // Name in use, out of memory and a shutdown without PV control were never captured (RealXen.vm.test.ts
+  // names xl-create-name-in-use.txt, xl-create-out-of-memory.txt and xl-shutdown-no-pv.txt, but they
+  // are not in real-4.17/): FakeXl.test.ts and XlParse.test.ts cover them from Xen's sources only.
   it("xl create: only `Parsing config from` on success; a disk's hotplug timeout and a kernel too large are classified", () => {
     const parts = (name: string) => {
       const m = /^exit (\d+)\n--- stdout\n([\s\S]*)--- stderr\n([\s\S]*)$/.exec(real(name))!
