@@ -115,7 +115,10 @@ describe("the stand-in xl against the fixtures", () => {
         r = run(b.command)
         Fs.rmSync(Path.join(state, "faults/nopv"), { force: true })
       } else r = run(b.command)
-      expect(r.stderr, `${b.title}: ${b.command}`).toBe(b.stderr)
+      // xl-errors.txt cannot hold an empty line inside a block (empty lines separate blocks, and
+      // errorBlocks() drops them), so they are dropped here too: `xl destroy 0` ends with one on the
+      // real xl, and XlReal.test.ts holds the stand-in to those exact bytes.
+      expect(r.stderr.replaceAll(/^\n/gm, ""), `${b.title}: ${b.command}`).toBe(b.stderr)
       expect(r.status, `${b.title}: ${b.command}`).toBe(b.exit)
       checked++
     }

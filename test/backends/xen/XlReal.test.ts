@@ -29,7 +29,11 @@ interface Block {
   readonly output: string
 }
 
-/** xl-errors-dom0.txt: `$ xl ARGS   (note)`, `exit N`, the output, a blank line. */
+/**
+ * xl-errors-dom0.txt: `$ xl ARGS   (note)`, `exit N`, then xl's stdout and stderr as printed (each
+ * line ending in a newline), then one newline that separates the blocks and is not xl's output. xl's
+ * own empty lines are kept (`xl destroy 0` ends its message with one).
+ */
 const blocks = (): Array<Block> => {
   const out: Array<Block> = []
   for (const chunk of real("xl-errors-dom0.txt").split(/^(?=\$ xl )/m)) {
@@ -82,9 +86,45 @@ describe("the real xl's failures (Xen 4.17.7)", () => {
         const args = b.args.map((a) => (a === "/var/lib/eucalyptus/bad.cfg" ? bad : a))
         const r = ChildProcess.spawnSync(FAKE_XL, args, { encoding: "utf8", env: { PATH: process.env["PATH"]!, XL_STATE_DIR: state } })
         const expected = b.output.replaceAll("/var/lib/eucalyptus/bad.cfg", bad)
-        expect.soft(`${r.stdout}${r.stderr}`.replace(/\n$/, ""), `xl ${b.args.join(" ")}`).toBe(expected)
+        expect.soft(`${r.stdout}${r.stderr}`, `xl ${b.args.join(" ")}`).toBe(expected)
         expect.soft(r.status, `xl ${b.args.join(" ")}`).toBe(b.exit)
       }
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the stand-in xl with the real probe domain (Xen 4.17.7)", () => {
+  it("prints xl create -p, list, list -l, domid, network-list and destroy of the same PV domain as the real xl", () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "fake-xl-probe-"))
+    try {
+      const state = Path.join(dir, "state")
+      Fs.mkdirSync(Path.join(state, "host"), { recursive: true })
+      // The measured dom0: 1024 MiB, 2 vCPUs, 388.1 s of CPU when `xl list` was captured.
+      Fs.writeFileSync(Path.join(state, "host", "dom0_memory"), "1024\n")
+      Fs.writeFileSync(Path.join(state, "host", "dom0_vcpus"), "2\n")
+      Fs.writeFileSync(Path.join(state, "host", "dom0_time"), "388.1\n")
+      Fs.writeFileSync(Path.join(state, "no-file-checks"), "")
+      // RealXen.vm.test.ts's probeCfg("euca-probe").
+      const cfg = Path.join(dir, "probe.cfg")
+      Fs.writeFileSync(cfg, [
+        `name = "euca-probe"`, `type = "pv"`, `kernel = "/var/lib/eucalyptus/probe/kernel"`, `cmdline = "console=hvc0"`,
+        `memory = 128`, `vcpus = 1`, `on_poweroff = "destroy"`, `on_reboot = "restart"`, `on_crash = "destroy"`, ""
+      ].join("\n"))
+      const xl = (...args: Array<string>) => {
+        const r = ChildProcess.spawnSync(FAKE_XL, args, { encoding: "utf8", env: { PATH: process.env["PATH"]!, XL_STATE_DIR: state } })
+        return { exit: r.status, stdout: r.stdout.replaceAll(cfg, "/var/lib/eucalyptus/probe/probe.cfg"), stderr: r.stderr.replaceAll(cfg, "/var/lib/eucalyptus/probe/probe.cfg") }
+      }
+      const asCaptured = (r: ReturnType<typeof xl>) => `exit ${r.exit}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`
+      expect(asCaptured(xl("create", "-p", cfg))).toBe(real("xl-create-ok.txt"))
+      expect(xl("domid", "euca-probe").stdout).toBe(real("xl-domid.txt"))
+      expect(xl("list").stdout).toBe(real("xl-list.txt"))
+      // The uuid is libxl's random one (the config has none).
+      const uuid = /"uuid": "([0-9a-f-]{36})"/.exec(real("xl-list-l.json"))![1]!
+      expect(xl("list", "-l").stdout.replace(/"uuid": "[0-9a-f-]{36}"/, `"uuid": "${uuid}"`)).toBe(real("xl-list-l.json"))
+      expect(xl("network-list", "euca-probe").stdout).toBe(real("xl-network-list.txt"))
+      expect(asCaptured(xl("destroy", "euca-probe"))).toBe(real("xl-destroy.txt"))
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
     }
@@ -109,43 +149,51 @@ describe("the real xl's outputs (Xen 4.17.7)", () => {
     expect(ok(XlParse.parseFreeMemory(real("xl-info-free_memory.txt")))).toBeGreaterThan(0)
   })
 
-  it("xl list -l: Domain-0 too; the paused PV domain's name, type, memory, vif and disk", () => {
+  // The probe domain of RealXen.vm.test.ts has no disk and no vif (with a disk, xl create timed out in
+  // the block hotplug script under TCG: xl-create-hotplug-timeout.txt), so the captures show none.
+  it("xl list -l: Domain-0 too; the paused PV domain's name, type and memory, no devices", () => {
     expect(ok(XlParse.parseListLong(real("xl-list-l-empty-host.json")))).toEqual([
       { domid: 0, name: "Domain-0", uuid: undefined, type: "pv", maxMemoryMiB: 1024, targetMemoryMiB: 1023, maxVcpus: undefined, nics: [], disks: [] }
     ])
     const ds = ok(XlParse.parseListLong(real("xl-list-l.json"))).filter((d) => d.domid !== 0)
     expect(ds).toHaveLength(1)
     expect(ds[0]).toMatchObject({
-      name: "euca-probe", type: "pv", maxMemoryMiB: 128, targetMemoryMiB: 128, maxVcpus: 1,
-      nics: [{ mac: "00:16:3e:5a:01:02", bridge: "xenbr0" }],
-      disks: [{ pdevPath: "/var/lib/eucalyptus/probe/disk", vdev: "xvda1" }]
+      name: "euca-probe", uuid: "0586eb94-5b9c-4ac2-8145-a0c94796c89a", type: "pv", maxMemoryMiB: 128, targetMemoryMiB: 128, maxVcpus: 1,
+      nics: [],
+      disks: []
     })
+    // libxl leaves out what is empty or at its default: no "disks" or "nics" keys at all.
+    const raw = JSON.parse(real("xl-list-l.json")) as Array<{ domid: number; config: Record<string, unknown> }>
+    expect(Object.keys(raw.find((d) => d.domid === ds[0]!.domid)!.config)).toEqual(["c_info", "b_info", "on_reboot", "on_soft_reset"])
     const row = ok(XlParse.parseList(real("xl-list.txt"))).find((d) => d.name === "euca-probe")!
     expect(row).toMatchObject({ domid: ds[0]!.domid, memoryMiB: 128, vcpus: 1, state: { paused: true } })
     expect(ok(XlParse.parseDomid(real("xl-domid.txt")))).toBe(ds[0]!.domid)
   })
 
-  it("xl network-list and xl vcpu-list: the fixtures' headers; the vif row of the domain", () => {
+  it("xl network-list and xl vcpu-list: the fixtures' headers; a domain without a vif has no rows", () => {
     const nets = real("xl-network-list.txt").split("\n")
     expect(nets[0]).toBe(fixture("xl-network-list.txt").split("\n")[0])
-    expect(nets[1]).toMatch(/^0\s+0\s+00:16:3e:5a:01:02\s+0\s+\d+\s+\d+\s+\d+\/\d+\s+\/local\/domain\/0\/backend\/vif\/\d+\/0/)
+    expect(nets.slice(1)).toEqual([""])
     const vcpus = real("xl-vcpu-list.txt").split("\n")
     expect(vcpus[0]).toBe(fixture("xl-vcpu-list.txt").split("\n")[0])
     expect(real("xl-vcpu-list-dom0.txt").split("\n").filter((l) => l.startsWith("Domain-0"))).toHaveLength(2)
   })
 
-  it("xl create: only `Parsing config from` on success; name in use, out of memory and no PV control are classified", () => {
+  // Name in use, out of memory and a shutdown without PV control were never captured (RealXen.vm.test.ts
+  // names xl-create-name-in-use.txt, xl-create-out-of-memory.txt and xl-shutdown-no-pv.txt, but they
+  // are not in real-4.17/): FakeXl.test.ts and XlParse.test.ts cover them from Xen's sources only.
+  it("xl create: only `Parsing config from` on success; a disk's hotplug timeout and a kernel too large are classified", () => {
     const parts = (name: string) => {
       const m = /^exit (\d+)\n--- stdout\n([\s\S]*)--- stderr\n([\s\S]*)$/.exec(real(name))!
       return { exit: Number(m[1]), stdout: m[2]!, stderr: m[3]! }
     }
     expect(parts("xl-create-ok.txt")).toEqual({ exit: 0, stdout: "", stderr: "Parsing config from /var/lib/eucalyptus/probe/probe.cfg\n" })
-    const inUse = parts("xl-create-name-in-use.txt")
-    expect(XlParse.classify(inUse.exit, inUse.stderr)).toBe("NameInUse")
-    const oom = parts("xl-create-out-of-memory.txt")
-    expect(XlParse.classify(oom.exit, oom.stderr)).toBe("OutOfMemory")
-    const shut = parts("xl-shutdown-no-pv.txt")
-    expect(XlParse.classify(shut.exit, shut.stderr)).toBe("NoPvControl")
+    const hotplug = parts("xl-create-hotplug-timeout.txt")
+    expect(hotplug.exit).toBe(3)
+    expect(XlParse.classify(hotplug.exit, hotplug.stderr)).toBe("DeviceFailed")
+    const big = parts("xl-create-kernel-too-large.txt")
+    expect(big.exit).toBe(3)
+    expect(XlParse.classify(big.exit, big.stderr)).toBe("OutOfMemory")
     expect(parts("xl-destroy.txt")).toEqual({ exit: 0, stdout: "", stderr: "" })
   })
 })
