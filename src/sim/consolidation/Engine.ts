@@ -938,9 +938,17 @@ class Datacenter {
       if (!(this.h[h]!.peMips >= req && this.sAvail[h]! >= req)) continue
       if (!(this.ramAvail[h]! + (this.ramTable[h]!.get(v) ?? 0) >= ram && this.bwAvail[h]! + (this.bwTable[h]!.get(v) ?? 0) >= bw)) continue
       if (this.uMips[h] !== 0 && o !== undefined && this.overloadedAfterAllocation(o, h, v)) continue
-      let util = this.uMips[h]!
+      // CloudSim 3.0.3's getUtilizationOfCpuMips(host): the MIPS allocated now to the VMs on the host
+      // (including this round's tentative placements), a migrating-in VM counted at its full 10×.
+      // Not host.getUtilizationOfCpuMips() (the last update's figure), which older trunk versions read.
+      let util = 0
       const migIn = this.hMigIn[h]!
-      if (migIn.length > 0) for (const w of this.hVms[h]!) if (migIn.includes(w)) util += ((this.sAlloc[h]!.get(w) ?? 0) * 0.9) / 0.1
+      const alloc = this.sAlloc[h]!
+      for (const w of this.hVms[h]!) {
+        const a = alloc.get(w) ?? 0
+        if (migIn.length > 0 && migIn.includes(w)) util += (a * 0.9) / 0.1
+        util += a
+      }
       const after = this.hostPower(h, (util + req) / this.hTotal[h]!)
       const diff = after - (this.powerNow !== undefined ? this.powerNow[h]! : this.hostPower(h, this.cpu(h)))
       if (diff < minPower) {
