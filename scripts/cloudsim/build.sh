@@ -5,7 +5,8 @@
 # (CloudSim is GPL-3.0 and the brief keeps its code out): point CLOUDSIM_PORT_DIR at the folder that
 # holds Port.java.
 #
-#   scripts/cloudsim/build.sh [day] [policy...]      e.g. scripts/cloudsim/build.sh 20110303 thr-mmt-0.8 npa
+#   scripts/cloudsim/build.sh [day] [policy...] Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+  e.g. scripts/cloudsim/build.sh 20110303 thr-mmt-0.8 npa
 #
 # Needs java/javac 17 and Debian's libcommons-math3-java (/usr/share/java/commons-math3.jar).
 set -euo pipefail
@@ -25,10 +26,14 @@ tar -xzf "$repo/traces/planetlab/planetlab-cloudsim-10days.tar.gz" -C "$work" "p
 order="$repo/test/sim/consolidation/fixtures/listfiles-$day.txt"
 for p in "${policies[@]}"; do
   if [ -f "$order" ]; then
-    # Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
-    ( cd "$work/planetlab/$day" && /usr/bin/time -f "wall %e s, user %U s, max RSS %M KB" \
-        java -cp "$work/out:$math" Port "$work/planetlab/$day" "$p" order="$order" )
+ Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+# Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+ Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+( cd "$work/planetlab/$day" && /usr/bin/time -f "wall %e s, user %U s, max RSS %M KB" \
+ Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+    java -cp "$work/out:$math" Port "$work/planetlab/$day" "$p" order="$order" )
   else
-    /usr/bin/time -f "wall %e s, user %U s, max RSS %M KB" java -cp "$work/out:$math" Port "$work/planetlab/$day" "$p"
+ Port sorts nothing itself unless told "sorted"; feed it the recorded order explicitly.
+/usr/bin/time -f "wall %e s, user %U s, max RSS %M KB" java -cp "$work/out:$math" Port "$work/planetlab/$day" "$p"
   fi
 done
