@@ -1,6 +1,6 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Policy from "../../../src/model/consolidation/Policy.js"
 import * as Engine from "../../../src/sim/consolidation/Engine.js"
 import * as Setup from "../../../src/sim/consolidation/PlanetLab.js"
@@ -22,6 +22,11 @@ const run = (name: string) => Engine.run({ hosts: Setup.hosts(), vms: Setup.vms(
 const within = (actual: number, expected: number, tolerance: number) => {
   expect(Math.abs(actual - expected) / expected).toBeLessThanOrEqual(tolerance)
 }
+
+// Each whole-day run blocks the worker for many seconds; yielding to the event loop between tests lets
+// vitest's worker RPC answer in time (a long synchronous stretch otherwise ends in "Timeout calling
+// onTaskUpdate" under load).
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 describe("CloudSim 3.0.3 on the JVM, PlanetLab 20110303 in listFiles() order", { timeout: 120_000 }, () => {
   it("the fixture names every workload file of the day once", () => {
