@@ -191,54 +191,77 @@ export const robustLoessEstimates = (y: Float64Array): [number, number] => {
 
 /**
  * The coefficient of determination (R²) of an ordinary least-squares fit of `y` on the rows of `xs`
- * with an intercept (what CloudSim's MC policy gets from flanagan's `Regression.linear()`).
- * Throws RangeError when the degrees of freedom are not positive (flanagan throws
- * IllegalArgumentException there, and MC falls back to MMT). A singular system gives NaN.
+ * with an intercept, as CloudSim 3.0.3's MC policy gets it from Commons Math 3's
+ * `OLSMultipleLinearRegression.calculateRSquared()`, operation for operation: Householder QR of
+ * [1, x1, …] (`QRDecomposition`, threshold 0), β from its solver, R² = 1 − RSS / TSS with RSS the
+ * residuals' dot product and TSS Commons Math's `SecondMoment`. Throws RangeError where Commons Math
+ * throws a MathIllegalArgumentException (fewer observations than predictors + 1, or an exactly
+ * singular R), on which MC falls back to MMT.
  */
 export const rSquared = (xs: ReadonlyArray<ArrayLike<number>>, y: ArrayLike<number>): number => {
   const m = y.length
-  const p = xs.length + 1
-  if (m - p <= 0) throw new RangeError("the degrees of freedom must be greater than zero")
-  // Normal equations A b = c with A = XᵀX, X = [1, x1, …].
-  const A: Array<Float64Array> = Array.from({ length: p }, () => new Float64Array(p + 1))
-  const col = (j: number, i: number): number => (j === 0 ? 1 : xs[j - 1]![i]!)
-  for (let a = 0; a < p; a++) {
-    for (let b = 0; b < p; b++) {
-      let s = 0
-      for (let i = 0; i < m; i++) s += col(a, i) * col(b, i)
-      A[a]![b] = s
-    }
-    let s = 0
-    for (let i = 0; i < m; i++) s += col(a, i) * y[i]!
-    A[a]![p] = s
-  }
-  for (let c = 0; c < p; c++) {
-    let piv = c
-    for (let r = c + 1; r < p; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r
-    if (Math.abs(A[piv]![c]!) < 1e-12) return Number.NaN
-    const t = A[c]!
-    A[c] = A[piv]!
-    A[piv] = t
-    for (let r = 0; r < p; r++) {
-      if (r === c) continue
-      const f = A[r]![c]! / A[c]![c]!
-      if (f === 0) continue
-      for (let k = c; k <= p; k++) A[r]![k]! -= f * A[c]![k]!
+  const nVars = xs.length
+  if (m === 0) throw new RangeError("no data")
+  if (nVars + 1 > m) throw new RangeError("not enough data for the number of predictors")
+  const n = nVars + 1
+  // qrt = Xᵀ: row j is column j of X = [1, x1, …].
+  const qrt: Array<Float64Array> = Array.from({ length: n }, (_, j) => (j === 0 ? new Float64Array(m).fill(1) : Float64Array.from({ length: m }, (_, i) => xs[j - 1]![i]!)))
+  const rDiag = new Float64Array(Math.min(m, n))
+  for (let minor = 0; minor < Math.min(n, m); minor++) {
+    const q = qrt[minor]!
+    let xNormSqr = 0
+    for (let row = minor; row < m; row++) xNormSqr += q[row]! * q[row]!
+    const a = q[minor]! > 0 ? -Math.sqrt(xNormSqr) : Math.sqrt(xNormSqr)
+    rDiag[minor] = a
+    if (a !== 0) {
+      q[minor]! -= a
+      for (let col = minor + 1; col < n; col++) {
+        const c = qrt[col]!
+        let alpha = 0
+        for (let row = minor; row < m; row++) alpha -= c[row]! * q[row]!
+        alpha /= a * q[minor]!
+        for (let row = minor; row < m; row++) c[row]! -= alpha * q[row]!
+      }
     }
   }
-  const beta = Array.from({ length: p }, (_, j) => A[j]![p]! / A[j]![j]!)
-  let ym = 0
-  for (let i = 0; i < m; i++) ym += y[i]!
-  ym /= m
-  let sse = 0
-  let sst = 0
+  for (const d of rDiag) if (Math.abs(d) <= 0) throw new RangeError("singular matrix")
+  // Solver: apply the Householder reflections to y, then back-substitute R β = Qᵀ y.
+  const yy = Float64Array.from({ length: m }, (_, i) => y[i]!)
+  for (let minor = 0; minor < Math.min(m, n); minor++) {
+    const q = qrt[minor]!
+    let dot = 0
+    for (let row = minor; row < m; row++) dot += yy[row]! * q[row]!
+    dot /= rDiag[minor]! * q[minor]!
+    for (let row = minor; row < m; row++) yy[row]! += dot * q[row]!
+  }
+  const beta = new Float64Array(n)
+  for (let row = rDiag.length - 1; row >= 0; --row) {
+    yy[row]! /= rDiag[row]!
+    const yRow = yy[row]!
+    const qr = qrt[row]!
+    beta[row] = yRow
+    for (let i = 0; i < row; i++) yy[i]! -= yRow * qr[i]!
+  }
+  // Residuals y − X β (Array2DRowRealMatrix.operate), RSS their dot product.
+  let rss = 0
   for (let i = 0; i < m; i++) {
     let f = 0
-    for (let j = 0; j < p; j++) f += beta[j]! * col(j, i)
-    sse += (y[i]! - f) ** 2
-    sst += (y[i]! - ym) ** 2
+    for (let j = 0; j < n; j++) f += (j === 0 ? 1 : xs[j - 1]![i]!) * beta[j]!
+    const r = y[i]! - f
+    rss += r * r
   }
-  return 1 - sse / sst
+  // SecondMoment, incrementally as Commons Math computes it.
+  let count = 0
+  let m1 = 0
+  let m2 = 0
+  for (let i = 0; i < m; i++) {
+    count++
+    const dev = y[i]! - m1
+    const nDev = dev / count
+    m1 += nDev
+    m2 += (count - 1) * dev * nDev
+  }
+  return 1 - rss / m2
 }
 
 /** java.util.Random (the 48-bit LCG), for RS selection seeded from the experiment's seed. */

@@ -202,6 +202,9 @@ class Datacenter {
   private readonly sReq: Array<Map<number, number>>
   private readonly sAlloc: Array<Map<number, number>>
   private readonly sAvail: Float64Array
+  /** Σ allocated MIPS per host as findHostForVm sums it (migrating-in VMs at 10×), recomputed when dirty. */
+  private readonly allocSum: Float64Array
+  private readonly allocDirty: Uint8Array
   private readonly ramAvail: Float64Array
   private readonly ramTable: Array<Map<number, number>>
   private readonly bwAvail: Float64Array
@@ -274,6 +277,8 @@ class Datacenter {
     this.sReq = Array.from({ length: nh }, () => new Map())
     this.sAlloc = Array.from({ length: nh }, () => new Map())
     this.sAvail = Float64Array.from(this.hTotal)
+    this.allocSum = new Float64Array(nh)
+    this.allocDirty = new Uint8Array(nh).fill(1)
     this.ramAvail = Float64Array.from(cfg.hosts, (x) => x.ram)
     this.ramTable = Array.from({ length: nh }, () => new Map())
     this.bwAvail = Float64Array.from(cfg.hosts, (x) => x.bw)
@@ -419,6 +424,7 @@ class Datacenter {
   }
 
   private allocateUid(h: number, v: number, requested: number): void {
+    this.allocDirty[h] = 1
     const pe = this.h[h]!.peMips
     const capped = requested > pe ? pe : requested
     this.sReq[h]!.set(v, requested)
@@ -435,6 +441,7 @@ class Datacenter {
   }
 
   private redistribute(h: number): void {
+    this.allocDirty[h] = 1
     const pe = this.h[h]!.peMips
     let required = 0
     for (const [v, r] of this.sReq[h]!) {
@@ -460,6 +467,7 @@ class Datacenter {
   }
 
   private deallocatePes(h: number, v: number): void {
+    this.allocDirty[h] = 1
     const req = this.sReq[h]!
     req.delete(v)
     this.sAlloc[h]!.clear()
@@ -474,6 +482,7 @@ class Datacenter {
    * one redistribution over all entries. Doing it once at the end gives the same bits in O(k).
    */
   private allocateInOrder(h: number): void {
+    this.allocDirty[h] = 1
     const pe = this.h[h]!.peMips
     const alloc = this.sAlloc[h]!
     let avail = this.sAvail[h]!
@@ -496,6 +505,7 @@ class Datacenter {
   }
 
   private deallocateAllPes(h: number): void {
+    this.allocDirty[h] = 1
     this.sReq[h]!.clear()
     this.sAlloc[h]!.clear()
     this.sAvail[h] = this.hTotal[h]!
@@ -557,6 +567,7 @@ class Datacenter {
   }
 
   private vmCreate(h: number, v: number): boolean {
+    this.allocDirty[h] = 1
     if (this.storage[h]! < this.vSize[v]!) return false
     if (!this.allocateRam(h, v, this.requestedRam(v))) return false
     if (!this.allocateBw(h, v, this.requestedBw(v))) {
@@ -578,12 +589,14 @@ class Datacenter {
   }
 
   private vmDestroy(h: number, v: number): void {
+    this.allocDirty[h] = 1
     this.vmDeallocate(h, v)
     remove(this.hVms[h]!, v)
     this.vHost[v] = NONE
   }
 
   private vmDestroyAll(h: number): void {
+    this.allocDirty[h] = 1
     this.ramAvail[h] = this.h[h]!.ram
     this.ramTable[h]!.clear()
     this.bwAvail[h] = this.h[h]!.bw
@@ -597,6 +610,7 @@ class Datacenter {
   }
 
   private reallocateMigratingIn(h: number): void {
+    this.allocDirty[h] = 1
     for (const v of this.hMigIn[h]!) {
       if (!this.hVms[h]!.includes(v)) this.hVms[h]!.push(v)
       this.sIn[h]!.add(v)
@@ -608,6 +622,7 @@ class Datacenter {
   }
 
   private addMigratingIn(h: number, v: number): void {
+    this.allocDirty[h] = 1
     this.vInMig[v] = 1
     if (this.hMigIn[h]!.includes(v)) return
     if (this.storage[h]! < this.vSize[v]!) throw new EngineError(`VM #${v} cannot migrate to host #${h}: no storage (CloudSim exits here)`)
@@ -625,6 +640,7 @@ class Datacenter {
   }
 
   private removeMigratingIn(h: number, v: number): void {
+    this.allocDirty[h] = 1
     this.vmDeallocate(h, v)
     remove(this.hMigIn[h]!, v)
     remove(this.hVms[h]!, v)
@@ -925,6 +941,22 @@ class Datacenter {
   /** P(current utilisation) per host: constant while a round is computed (CloudSim reads the last update's value). */
   private powerNow: Float64Array | undefined
 
+  /** getUtilizationOfCpuMips(host), summed in the host's VM order as CloudSim does, cached until the host's allocation changes. */
+  private allocatedMips(h: number): number {
+    if (this.allocDirty[h] === 0) return this.allocSum[h]!
+    let util = 0
+    const migIn = this.hMigIn[h]!
+    const alloc = this.sAlloc[h]!
+    for (const w of this.hVms[h]!) {
+      const a = alloc.get(w) ?? 0
+      if (migIn.length > 0 && migIn.includes(w)) util += (a * 0.9) / 0.1
+      util += a
+    }
+    this.allocSum[h] = util
+    this.allocDirty[h] = 0
+    return util
+  }
+
   /** PowerVmAllocationPolicyMigrationAbstract.findHostForVm (PABFD). */
   private findHostForVm(v: number, excluded: HostSet, o?: Policy.Overload): number {
     let minPower = Number.MAX_VALUE
@@ -938,9 +970,10 @@ class Datacenter {
       if (!(this.h[h]!.peMips >= req && this.sAvail[h]! >= req)) continue
       if (!(this.ramAvail[h]! + (this.ramTable[h]!.get(v) ?? 0) >= ram && this.bwAvail[h]! + (this.bwTable[h]!.get(v) ?? 0) >= bw)) continue
       if (this.uMips[h] !== 0 && o !== undefined && this.overloadedAfterAllocation(o, h, v)) continue
-      let util = this.uMips[h]!
-      const migIn = this.hMigIn[h]!
-      if (migIn.length > 0) for (const w of this.hVms[h]!) if (migIn.includes(w)) util += ((this.sAlloc[h]!.get(w) ?? 0) * 0.9) / 0.1
+      // CloudSim 3.0.3's getUtilizationOfCpuMips(host): the MIPS allocated now to the VMs on the host
+      // (including this round's tentative placements), a migrating-in VM counted at its full 10×.
+      // Not host.getUtilizationOfCpuMips() (the last update's figure), which older trunk versions read.
+      const util = this.allocatedMips(h)
       const after = this.hostPower(h, (util + req) / this.hTotal[h]!)
       const diff = after - (this.powerNow !== undefined ? this.powerNow[h]! : this.hostPower(h, this.cpu(h)))
       if (diff < minPower) {

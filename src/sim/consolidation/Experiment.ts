@@ -10,6 +10,11 @@
  * `policies` (or a single `policy`) use CloudSim's names: `npa`, `dvfs`, `<thr|iqr|mad|lr|lrr>-<mmt|mc|mu|rs>[-parameter]`
  * (default parameters as CloudSim's examples: thr 0.8, iqr 1.5, mad 2.5, lr/lrr 1.2). Paths are
  * relative to the experiment file. Errors name the file and the field.
+ *
+ * `workload.fileOrder` (optional) names a folder of `listfiles-<day>.txt` files, one workload file
+ * name a line: VM i is then created from the i-th name, as CloudSim creates it from the i-th entry of
+ * `File.listFiles()` on the machine it runs on (a day without such a file keeps name order). CloudSim's
+ * printed 20110303 figures come from the order in `test/sim/consolidation/fixtures/listfiles-20110303.txt`.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -23,6 +28,16 @@ export interface ConsolidationExperiment {
   readonly policies: ReadonlyArray<Policy.Policy>
   readonly seed: number
   readonly cloudsimCompatible: boolean
+  /** Folder of `listfiles-<day>.txt` orders (workload.fileOrder), resolved; undefined: name order. */
+  readonly fileOrder?: string
+}
+
+/** The day's file order from the experiment's fileOrder folder, or undefined (name order). */
+export const fileOrderFor = (exp: ConsolidationExperiment, day: string): ReadonlyArray<string> | undefined => {
+  if (exp.fileOrder === undefined) return undefined
+  const f = Path.join(exp.fileOrder, `listfiles-${day}.txt`)
+  if (!Fs.existsSync(f)) return undefined
+  return Fs.readFileSync(f, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "")
 }
 
 export class ConsolidationExperimentError extends Error {
@@ -58,6 +73,11 @@ export const compile = (file: string, json: unknown): ConsolidationExperiment =>
   if (wl["format"] !== "planetlab") fail("workload.format", `expected "planetlab", found ${JSON.stringify(wl["format"])}`)
   if (typeof wl["path"] !== "string" || wl["path"] === "") fail("workload.path", "expected the archive or folder path")
   const archive = Path.resolve(Path.dirname(file), wl["path"] as string)
+  for (const k of Object.keys(wl)) if (!["format", "path", "days", "day", "fileOrder"].includes(k)) fail(`workload.${k}`, "unknown field (expected format, path, days, fileOrder)")
+  const rawOrder = wl["fileOrder"]
+  if (rawOrder !== undefined && (typeof rawOrder !== "string" || rawOrder === "")) fail("workload.fileOrder", "expected the path of a folder of listfiles-<day>.txt files")
+  const fileOrder = rawOrder === undefined ? undefined : Path.resolve(Path.dirname(file), rawOrder as string)
+  if (fileOrder !== undefined && !(Fs.existsSync(fileOrder) && Fs.statSync(fileOrder).isDirectory())) fail("workload.fileOrder", `no folder at ${fileOrder}`)
   const rawDays = wl["days"] ?? (wl["day"] === undefined ? undefined : [wl["day"]])
   if (!Array.isArray(rawDays) || rawDays.length === 0 || !rawDays.every((d) => typeof d === "string" && /^\d{8}$/.test(d))) {
     fail("workload.days", 'expected a non-empty list of days such as ["20110303"]')
@@ -75,7 +95,8 @@ export const compile = (file: string, json: unknown): ConsolidationExperiment =>
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) fail("seed", "expected an integer")
   const compat = o["cloudsimCompatible"] ?? true
   if (typeof compat !== "boolean") fail("cloudsimCompatible", "expected true or false")
-  return { file, archive, days: rawDays as Array<string>, hosts: hosts as number, policies, seed: seed as number, cloudsimCompatible: compat as boolean }
+  const base = { file, archive, days: rawDays as Array<string>, hosts: hosts as number, policies, seed: seed as number, cloudsimCompatible: compat as boolean }
+  return fileOrder === undefined ? base : { ...base, fileOrder }
 }
 
 export const load = (file: string): ConsolidationExperiment => {

@@ -39,3 +39,22 @@ export const vms = (day: PlanetLab.PlanetLabDay): Array<Engine.VmSpec> => {
     return { mips: t.mips, ram: t.ram, bw: 100_000, size: 2500, utilization: f.values }
   })
 }
+
+/**
+ * The day's VMs in a given file order: CloudSim creates VM i from the i-th entry of
+ * `File.listFiles()`, i.e. the directory order of the machine it runs on (on ext4 a hash order, not
+ * name order), and VM i's type depends on i. `names` lists every file of the day once.
+ */
+export const inFileOrder = (day: PlanetLab.PlanetLabDay, names: ReadonlyArray<string>): PlanetLab.PlanetLabDay => {
+  const byName = new Map(day.vms.map((v) => [v.name, v] as const))
+  if (names.length !== day.vms.length || byName.size !== day.vms.length) {
+    throw new Error(`file order for ${day.day}: ${names.length} names for ${day.vms.length} VMs`)
+  }
+  const vms = names.map((n) => {
+    const v = byName.get(n)
+    if (v === undefined) throw new Error(`file order for ${day.day}: no workload file named ${n}`)
+    byName.delete(n)
+    return v
+  })
+  return { day: day.day, vms }
+}

@@ -5,7 +5,7 @@
  */
 import * as PlanetLab from "../traces/PlanetLab.js"
 import * as Engine from "./Engine.js"
-import type * as Experiment from "./Experiment.js"
+import * as Experiment from "./Experiment.js"
 import * as Setup from "./PlanetLab.js"
 import * as Policy from "../../model/consolidation/Policy.js"
 
@@ -34,7 +34,9 @@ export const runExperiment = async (
   const runs = exp.days.length * exp.policies.length
   let i = 0
   for (const day of exp.days) {
-    const trace = await PlanetLab.readDay(exp.archive, day)
+    const read = await PlanetLab.readDay(exp.archive, day)
+    const order = Experiment.fileOrderFor(exp, day)
+    const trace = order === undefined ? read : Setup.inFileOrder(read, order)
     const vms = Setup.vms(trace)
     const hosts = Setup.hosts(exp.hosts)
     for (const policy of exp.policies) {

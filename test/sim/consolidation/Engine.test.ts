@@ -1,5 +1,5 @@
 import * as Path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as Policy from "../../../src/model/consolidation/Policy.js"
 import * as Engine from "../../../src/sim/consolidation/Engine.js"
 import * as Setup from "../../../src/sim/consolidation/PlanetLab.js"
@@ -14,6 +14,11 @@ beforeAll(async () => {
 
 const run = (name: string, extra: Partial<Engine.Config> = {}) =>
   Engine.run({ hosts: Setup.hosts(), vms: Setup.vms(day), policy: Policy.parse(name)!, ...extra })
+
+// Each whole-day run blocks the worker for many seconds; yielding to the event loop between tests lets
+// vitest's worker RPC answer in time (a long synchronous stretch otherwise ends in "Timeout calling
+// onTaskUpdate" under load).
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 describe("CloudSim 3.0.3 PlanetLab 20110303 (1,052 VMs, 800 hosts, 24 h)", { timeout: 120_000 }, () => {
   it("NPA prints CloudSim's 2410.80 kWh: every host at full power from 0 to the last update at 86,100.1 s", () => {

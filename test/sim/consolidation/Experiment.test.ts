@@ -31,6 +31,28 @@ describe("consolidation experiment files", () => {
     expect(bad({ ...base, workload: { ...base.workload, format: "swf" } })).toBe('x.json: workload.format: expected "planetlab", found "swf"')
     expect(bad({ ...base, colour: 1 })).toMatch(/^x\.json: colour: unknown field/)
     expect(bad(base)).toBe("compiled")
+    expect(bad({ ...base, workload: { ...base.workload, fileOrder: 3 } })).toBe("x.json: workload.fileOrder: expected the path of a folder of listfiles-<day>.txt files")
+    expect(bad({ ...base, workload: { ...base.workload, fileOrder: "no-such-folder" } })).toMatch(/^x\.json: workload\.fileOrder: no folder at .*no-such-folder$/)
+    expect(bad({ ...base, workload: { ...base.workload, order: "name" } })).toMatch(/^x\.json: workload\.order: unknown field/)
+  })
+
+  it("workload.fileOrder creates the VMs in CloudSim's listFiles() order: DVFS on 20110303 gives the JVM's 764.96 kWh, not name order's 802.75", async () => {
+    const file = Path.join(examples, "planetlab-20110303.json")
+    const named = { ...Experiment.load(file), policies: [{ kind: "dvfs" as const }] }
+    const fixtures = Path.join(import.meta.dirname, "fixtures")
+    const ordered = Experiment.compile(file, {
+      kind: "consolidation",
+      workload: { format: "planetlab", path: "../../traces/planetlab/planetlab-cloudsim-10days.tar.gz", days: ["20110303"], fileOrder: Path.relative(examples, fixtures) },
+      policies: ["dvfs"]
+    })
+    expect(ordered.fileOrder).toBe(fixtures)
+    expect(Experiment.fileOrderFor(ordered, "20110303")?.length).toBe(1052)
+    expect(Experiment.fileOrderFor(ordered, "20110306")).toBeUndefined()
+    const [a] = await Run.runExperiment(named)
+    const [b] = await Run.runExperiment(ordered)
+    expect(a!.result.metrics.energyKWh.toFixed(2)).toBe("802.75")
+    expect(b!.result.metrics.energyKWh.toFixed(2)).toBe("764.96")
+    expect(Run.printCloudSim(b!)).toContain("Energy consumption: 764.96 kWh")
   })
 
   it("prints CloudSim's summary lines for a short run", async () => {

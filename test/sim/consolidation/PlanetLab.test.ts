@@ -4,6 +4,7 @@ import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as PlanetLab from "../../../src/sim/traces/PlanetLab.js"
 import * as TraceError from "../../../src/sim/traces/TraceError.js"
+import * as Setup from "../../../src/sim/consolidation/PlanetLab.js"
 
 const archive = Path.join(import.meta.dirname, "../../../traces/planetlab/planetlab-cloudsim-10days.tar.gz")
 
@@ -46,5 +47,23 @@ describe("PlanetLab reader", () => {
     const missing = await PlanetLab.readDay(archive, "19990101").catch((e) => e)
     expect(missing.message).toContain('no VM files for day "19990101"')
     Fs.rmSync(dir, { recursive: true })
+  })
+})
+
+describe("Setup.inFileOrder", () => {
+  const vm = (name: string, x: number): PlanetLab.PlanetLabVm => ({ name, values: Float64Array.from({ length: 289 }, () => x) })
+  const day: PlanetLab.PlanetLabDay = { day: "20110303", vms: [vm("a", 0.1), vm("b", 0.2), vm("c", 0.3)] }
+
+  it("reorders the VMs, so VM i (and its type) comes from the i-th name", () => {
+    const r = Setup.inFileOrder(day, ["c", "a", "b"])
+    expect(r.vms.map((v) => v.name)).toEqual(["c", "a", "b"])
+    expect(r.vms[0]!.values[0]).toBe(0.3)
+    expect(Setup.vms(r)[0]!.utilization[0]).toBe(0.3)
+  })
+
+  it("refuses an order that does not name every file exactly once", () => {
+    expect(() => Setup.inFileOrder(day, ["a", "b"])).toThrow("file order for 20110303: 2 names for 3 VMs")
+    expect(() => Setup.inFileOrder(day, ["a", "b", "d"])).toThrow("file order for 20110303: no workload file named d")
+    expect(() => Setup.inFileOrder(day, ["a", "a", "b"])).toThrow("file order for 20110303: no workload file named a")
   })
 })
