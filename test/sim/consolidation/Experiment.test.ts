@@ -38,8 +38,11 @@ describe("consolidation experiment files", () => {
 
   it("workload.fileOrder creates the VMs in CloudSim's listFiles() order: DVFS on 20110303 gives the JVM's 764.96 kWh, not name order's 802.75", async () => {
     const file = Path.join(examples, "planetlab-20110303.json")
-    const named = { ...Experiment.load(file), policies: [{ kind: "dvfs" as const }] }
-    const fixtures = Path.join(import.meta.dirname, "fixtures")
+    // The bundled example replays the recorded order; without fileOrder the files go in name order.
+    const { fileOrder: recorded, ...inNameOrder } = Experiment.load(file)
+    expect(recorded).toBe(Path.join(import.meta.dirname, "../../../traces/planetlab/file-order"))
+    const named = { ...inNameOrder, policies: [{ kind: "dvfs" as const }] }
+    const fixtures = Path.join(import.meta.dirname, "../../../traces/planetlab/file-order")
     const ordered = Experiment.compile(file, {
       kind: "consolidation",
       workload: { format: "planetlab", path: "../../traces/planetlab/planetlab-cloudsim-10days.tar.gz", days: ["20110303"], fileOrder: Path.relative(examples, fixtures) },

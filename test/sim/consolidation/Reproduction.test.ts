@@ -10,7 +10,7 @@ import * as PlanetLab from "../../../src/sim/traces/PlanetLab.js"
 // the workload files in the File.listFiles() order the JVM saw (see docs/consolidation.md, "Reference
 // run on the JVM"): the fixture is that order, one file name a line.
 const archive = Path.join(import.meta.dirname, "../../../traces/planetlab/planetlab-cloudsim-10days.tar.gz")
-const order = Fs.readFileSync(Path.join(import.meta.dirname, "fixtures/listfiles-20110303.txt"), "utf8").split("\n").filter((l) => l !== "")
+const order = Fs.readFileSync(Path.join(import.meta.dirname, "../../../traces/planetlab/file-order/listfiles-20110303.txt"), "utf8").split("\n").filter((l) => l !== "")
 
 let day: PlanetLab.PlanetLabDay
 beforeAll(async () => {
