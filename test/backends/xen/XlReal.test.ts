@@ -179,15 +179,25 @@ describe("the real xl's outputs (Xen 4.17.7)", () => {
     expect(real("xl-vcpu-list-dom0.txt").split("\n").filter((l) => l.startsWith("Domain-0"))).toHaveLength(2)
   })
 
-  // Name in use, out of memory and a shutdown without PV control were never captured (RealXen.vm.test.ts
-  // names xl-create-name-in-use.txt, xl-create-out-of-memory.txt and xl-shutdown-no-pv.txt, but they
-  // are not in real-4.17/): FakeXl.test.ts and XlParse.test.ts cover them from Xen's sources only.
-  it("xl create: only `Parsing config from` on success; a disk's hotplug timeout and a kernel too large are classified", () => {
+  // Name in use, out of memory (dom0_mem fixed, so no ballooning: the domain builder fails) and a
+  // shutdown that the paused guest never acknowledges: captured by hand on the booted test host with
+  // RealXen.vm.test.ts's commands and file format on 2026-12-03 (they were missing from real-4.17/).
+  it("xl create: only `Parsing config from` on success; name in use, out of memory, no PV control, a disk's hotplug timeout, a kernel too large", () => {
     const parts = (name: string) => {
       const m = /^exit (\d+)\n--- stdout\n([\s\S]*)--- stderr\n([\s\S]*)$/.exec(real(name))!
       return { exit: Number(m[1]), stdout: m[2]!, stderr: m[3]! }
     }
     expect(parts("xl-create-ok.txt")).toEqual({ exit: 0, stdout: "", stderr: "Parsing config from /var/lib/eucalyptus/probe/probe.cfg\n" })
+    const inUse = parts("xl-create-name-in-use.txt")
+    expect(inUse.exit).toBe(3)
+    expect(XlParse.classify(inUse.exit, inUse.stderr)).toBe("NameInUse")
+    const oom = parts("xl-create-out-of-memory.txt")
+    expect(oom.exit).toBe(3)
+    expect(XlParse.classify(oom.exit, oom.stderr)).toBe("OutOfMemory")
+    const shut = parts("xl-shutdown-no-pv.txt")
+    expect(shut.exit).toBe(1)
+    expect(shut.stderr.split("\n")[0]).toBe("Shutting down domain 1")
+    expect(XlParse.classify(shut.exit, shut.stderr)).toBe("NoPvControl")
     const hotplug = parts("xl-create-hotplug-timeout.txt")
     expect(hotplug.exit).toBe(3)
     expect(XlParse.classify(hotplug.exit, hotplug.stderr)).toBe("DeviceFailed")
