@@ -124,6 +124,14 @@ describe("the stand-in xl with the real probe domain (Xen 4.17.7)", () => {
       const uuid = /"uuid": "([0-9a-f-]{36})"/.exec(real("xl-list-l.json"))![1]!
       expect(xl("list", "-l").stdout.replace(/"uuid": "[0-9a-f-]{36}"/, `"uuid": "${uuid}"`)).toBe(real("xl-list-l.json"))
       expect(xl("network-list", "euca-probe").stdout).toBe(real("xl-network-list.txt"))
+      // Name in use (uses up domid 2), then out of memory with autoballoon off (domid 3), as measured.
+      expect(asCaptured(xl("create", "-p", cfg))).toBe(real("xl-create-name-in-use.txt"))
+      Fs.writeFileSync(Path.join(state, "host", "total_memory"), "2047\n")
+      Fs.writeFileSync(Path.join(state, "host", "autoballoon"), "0\n")
+      const big = Path.join(dir, "big.cfg")
+      Fs.writeFileSync(big, Fs.readFileSync(cfg, "utf8").replace("euca-probe", "euca-big").replace("memory = 128", "memory = 8192"))
+      const oom = asCaptured(xl("create", "-p", big)).replaceAll(big, "/var/lib/eucalyptus/probe/big.cfg")
+      expect(oom).toBe(real("xl-create-out-of-memory.txt"))
       expect(asCaptured(xl("destroy", "euca-probe"))).toBe(real("xl-destroy.txt"))
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
