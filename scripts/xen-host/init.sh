@@ -7,6 +7,13 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
+# What udev would make and devtmpfs does not: Xen's hotplug locking (/etc/xen/scripts/locking.sh,
+# claim_lock) stats /dev/stdin and retries for ever when it is missing, so every `block add` of a
+# disk was killed on libxl's 40 s hotplug timeout (measured on Xen 4.17.7; see issue 12's report).
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp

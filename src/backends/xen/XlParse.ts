@@ -262,7 +262,10 @@ export type XlFailureKind =
   | "OutOfMemory"
   /** No hypervisor / no privcmd: xl cannot work on this host at all. */
   | "NotUsable"
-  /** `PV control interface not available`: the guest cannot be asked to shut down or reboot. */
+  /**
+   * `PV control interface not available`, or `guest didn't acknowledge control request` (measured on
+   * Xen 4.17.7: a PV guest that does not answer, rc=-9): the guest cannot be asked to shut down or reboot.
+   */
   | "NoPvControl"
   /** `Failed to read config file`. */
   | "ConfigUnreadable"
@@ -286,7 +289,7 @@ const RULES: ReadonlyArray<readonly [RegExp, XlFailureKind]> = [
   [/failed to free memory for the domain|Out of memory|out of memory/, "OutOfMemory"],
   [/unable to add (disk|nic|vtpm|pci|usb)\w* devices|because of timeout/, "DeviceFailed"],
   [/Domain '\d+' does not exist|rc=-21\)|Non-existant domain|Can't get domid of domain name|Can't get domain name of domain id/, "DomainNotFound"],
-  [/PV control interface not available/, "NoPvControl"],
+  [/PV control interface not available|guest didn't acknowledge control request/, "NoPvControl"],
   [/Failed to read config file/, "ConfigUnreadable"],
   [/config parsing error|Failed to parse config/, "ConfigInvalid"],
   [/Not destroying domain 0/, "Dom0Refused"]

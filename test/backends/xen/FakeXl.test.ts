@@ -106,6 +106,16 @@ describe("the stand-in xl against the fixtures", () => {
           r = xl("create", p)
         }
         r = { ...r, stderr: r.stderr.replaceAll(p, "/etc/xen/i-1a2b3c4d.cfg") }
+        if (b.exit !== 0) {
+          // Name in use: the real xl 4.17.7 supersedes this SOURCE block (whose "... (further cleanup
+          // lines)" it cannot state, and whose source line 1294 is 1296 in Debian's build).
+          const real = /--- stderr\n([\s\S]*)$/.exec(fixture("real-4.17/xl-create-name-in-use.txt"))![1]!
+          expect(r.stderr).toBe(real.replaceAll("/var/lib/eucalyptus/probe/probe.cfg", "/etc/xen/i-1a2b3c4d.cfg").replaceAll("Domain 2:", "Domain 10:").replaceAll("euca-probe", "i-1a2b3c4d"))
+          expect(r.stderr.startsWith(b.stderr.replace("libxl_create.c:1294", "libxl_create.c:1296"))).toBe(true)
+          expect(r.status).toBe(b.exit)
+          checked++
+          continue
+        }
       } else if (b.command === "xl create big.cfg") {
         Fs.copyFileSync(cfg("i-big", "00000000-0000-4000-8000-000000000001", "pv", 1_000_000, 1), Path.join(dir, "big.cfg"))
         r = xl("create", "big.cfg")

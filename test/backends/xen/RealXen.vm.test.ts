@@ -64,8 +64,11 @@ afterAll(async () => {
 /**
  * A tiny PV domain, created paused (it never runs): the dom0 kernel as its kernel, no disk and no
  * vif. With a disk (a raw file: libxl runs /etc/xen/scripts/block, losetup) `xl create` failed here
- * because libxl killed the hotplug script on its timeout: dom0 under TCG on a loaded 2-core machine
- * is that slow (captured in fixtures/real-4.17/xl-create-hotplug-timeout.txt).
+ * because libxl killed the hotplug script on its 40 s timeout (fixtures/real-4.17/
+ * xl-create-hotplug-timeout.txt). Traced on 2026-12-03: the script's claim_lock looped for ever on a
+ * missing /dev/stdin (devtmpfs without udev; init.sh now makes it); with it, the lock is taken but a
+ * fork+exec in dom0 cost about 1.2 s under TCG on the loaded 2-core machine and `block add` still
+ * needed more than 40 s.
  */
 const PROBE = "euca-probe"
 const probeCfg = (name: string, memory = 128) => [
@@ -261,7 +264,8 @@ const domains = async (): Promise<Array<XlParse.ListEntry>> => {
 /**
  * The journey. Opt-in (EUCA_XEN_JOURNEY=1): on the development machines (2 shared cores, TCG) the
  * node agent's `xl create` of an instance fails — libxl kills the block hotplug script of the
- * instance's root disk on its timeout — so it does not pass there yet; see the report of issue 12.
+ * instance's root disk on its 40 s timeout (see probeCfg above for what was traced) — so it does not
+ * pass there yet; see the report of issue 12.
  */
 const journey = enabled && process.env["EUCA_XEN_JOURNEY"] === "1"
 describe.runIf(journey)("real Xen journey: euca serve --backend xen, the AWS CLI v2, a busybox PV guest", () => {

@@ -124,6 +124,14 @@ describe("the stand-in xl with the real probe domain (Xen 4.17.7)", () => {
       const uuid = /"uuid": "([0-9a-f-]{36})"/.exec(real("xl-list-l.json"))![1]!
       expect(xl("list", "-l").stdout.replace(/"uuid": "[0-9a-f-]{36}"/, `"uuid": "${uuid}"`)).toBe(real("xl-list-l.json"))
       expect(xl("network-list", "euca-probe").stdout).toBe(real("xl-network-list.txt"))
+      // Name in use (uses up domid 2), then out of memory with autoballoon off (domid 3), as measured.
+      expect(asCaptured(xl("create", "-p", cfg))).toBe(real("xl-create-name-in-use.txt"))
+      Fs.writeFileSync(Path.join(state, "host", "total_memory"), "2047\n")
+      Fs.writeFileSync(Path.join(state, "host", "autoballoon"), "0\n")
+      const big = Path.join(dir, "big.cfg")
+      Fs.writeFileSync(big, Fs.readFileSync(cfg, "utf8").replace("euca-probe", "euca-big").replace("memory = 128", "memory = 8192"))
+      const oom = asCaptured(xl("create", "-p", big)).replaceAll(big, "/var/lib/eucalyptus/probe/big.cfg")
+      expect(oom).toBe(real("xl-create-out-of-memory.txt"))
       expect(asCaptured(xl("destroy", "euca-probe"))).toBe(real("xl-destroy.txt"))
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
@@ -179,15 +187,25 @@ describe("the real xl's outputs (Xen 4.17.7)", () => {
     expect(real("xl-vcpu-list-dom0.txt").split("\n").filter((l) => l.startsWith("Domain-0"))).toHaveLength(2)
   })
 
-  // Name in use, out of memory and a shutdown without PV control were never captured (RealXen.vm.test.ts
-  // names xl-create-name-in-use.txt, xl-create-out-of-memory.txt and xl-shutdown-no-pv.txt, but they
-  // are not in real-4.17/): FakeXl.test.ts and XlParse.test.ts cover them from Xen's sources only.
-  it("xl create: only `Parsing config from` on success; a disk's hotplug timeout and a kernel too large are classified", () => {
+  // Name in use, out of memory (dom0_mem fixed, so no ballooning: the domain builder fails) and a
+  // shutdown that the paused guest never acknowledges: captured by hand on the booted test host with
+  // RealXen.vm.test.ts's commands and file format on 2026-12-03 (they were missing from real-4.17/).
+  it("xl create: only `Parsing config from` on success; name in use, out of memory, no PV control, a disk's hotplug timeout, a kernel too large", () => {
     const parts = (name: string) => {
       const m = /^exit (\d+)\n--- stdout\n([\s\S]*)--- stderr\n([\s\S]*)$/.exec(real(name))!
       return { exit: Number(m[1]), stdout: m[2]!, stderr: m[3]! }
     }
     expect(parts("xl-create-ok.txt")).toEqual({ exit: 0, stdout: "", stderr: "Parsing config from /var/lib/eucalyptus/probe/probe.cfg\n" })
+    const inUse = parts("xl-create-name-in-use.txt")
+    expect(inUse.exit).toBe(3)
+    expect(XlParse.classify(inUse.exit, inUse.stderr)).toBe("NameInUse")
+    const oom = parts("xl-create-out-of-memory.txt")
+    expect(oom.exit).toBe(3)
+    expect(XlParse.classify(oom.exit, oom.stderr)).toBe("OutOfMemory")
+    const shut = parts("xl-shutdown-no-pv.txt")
+    expect(shut.exit).toBe(1)
+    expect(shut.stderr.split("\n")[0]).toBe("Shutting down domain 1")
+    expect(XlParse.classify(shut.exit, shut.stderr)).toBe("NoPvControl")
     const hotplug = parts("xl-create-hotplug-timeout.txt")
     expect(hotplug.exit).toBe(3)
     expect(XlParse.classify(hotplug.exit, hotplug.stderr)).toBe("DeviceFailed")
