@@ -23,6 +23,7 @@ import * as Images from "../../store/Images.js"
 import * as NetworkApplier from "../net/NetworkApplier.js"
 import * as Runner from "../net/Runner.js"
 import * as StorageAgent from "../storage/StorageAgent.js"
+import * as Volumes from "../storage/Volumes.js"
 import * as ImageStore from "./ImageStore.js"
 import * as NodeAgent from "./NodeAgent.js"
 import * as NodesFile from "./NodesFile.js"
@@ -78,12 +79,7 @@ export interface Agent {
 }
 
 /** A volume as a node attaches it: the storage host's NBD export, at the EC2 device name. */
-export interface VolumeAttachment {
-  readonly volumeId: string
-  readonly device: string
-  readonly address: string
-  readonly port: number
-}
+export type VolumeAttachment = Volumes.Attachment
 
 export type AgentsFactory = (
   file: NodesFile.NodesFile,
@@ -287,16 +283,8 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                     Effect.zipRight(report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: v.id, reason })))
                   )
                 if (attach === undefined) return yield* fail(`the ${backendName} backend cannot attach volumes to its instances yet`)
-                const exported = yield* Effect.either(sa.exportVolume(v.id))
-                if (exported._tag === "Left") return yield* fail(exported.left.message)
-                const x = exported.right
-                const r = yield* Effect.either(attach(instanceId, { volumeId: v.id, device: e.device, address: x.address, port: x.port }))
-                if (r._tag === "Left") {
-                  // Nothing half-done: the node unplugged what it may have plugged; the export goes too.
-                  const u = yield* Effect.either(sa.unexport(v.id))
-                  if (u._tag === "Left") yield* Effect.logWarning(`stopping the export of ${v.id} after the failed attach failed too: ${u.left.message}`)
-                  return yield* fail(r.left.message)
-                }
+                const r = yield* Effect.either(Volumes.attach(sa, attach, { volumeId: v.id, instanceId, device: e.device }))
+                if (r._tag === "Left") return yield* fail(r.left.message)
                 yield* report((at) => ({ _tag: "VolumeAttachDone", at, volumeId: v.id }))
               })
             )
@@ -309,22 +297,12 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             return lockOf(v.id).withPermits(1)(
               Effect.gen(function* () {
                 const a = yield* agent(e.node)
-                if (a.detachVolume !== undefined) {
-                  const port = yield* Effect.either(sa.exportOf(v.id))
-                  const r = yield* Effect.either(a.detachVolume(instanceId, {
-                    volumeId: v.id, device: e.device, address: sa.storage.export.address, port: port._tag === "Right" && port.right !== undefined ? port.right : sa.storage.export.ports.first
-                  }))
-                  if (r._tag === "Left") {
-                    if (!e.force) {
-                      // The guest still holds the disk: its export stays; `detach-volume --force` ends it.
-                      yield* Effect.logWarning(`detaching ${v.id} from ${instanceId} failed (the volume stays detaching; detach it with --force): ${r.left.message}`)
-                      return
-                    }
-                    yield* Effect.logWarning(`forced detach of ${v.id} from ${instanceId}: the node's detach failed (${r.left.message}); its export is stopped anyway`)
-                  }
+                const r = yield* Volumes.detach(sa, a.detachVolume, { volumeId: v.id, instanceId, device: e.device, force: e.force })
+                if (r._tag === "Held") {
+                  // The guest still holds the disk: its export stays; `detach-volume --force` ends it.
+                  yield* Effect.logWarning(`detaching ${v.id} from ${instanceId} failed (the volume stays detaching; detach it with --force): ${r.reason}`)
+                  return
                 }
-                const u = yield* Effect.either(sa.unexport(v.id))
-                if (u._tag === "Left") yield* Effect.logWarning(`stopping the export of ${v.id} failed: ${u.left.message}`)
                 yield* report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: v.id }))
               })
             )
