@@ -7,7 +7,8 @@
  * A volume is created, attached to the first guest (an NBD disk hot-plugged by libvirt), written
  * over SSH inside the guest, detached, attached to the second guest and read back there; a snapshot
  * of it becomes a new volume with the same bytes. An attach whose export the node cannot reach
- * fails with a reason and leaves nothing behind (no disk in the guest, no export running).
+ * fails with a reason and leaves nothing behind (no disk in the guest, no export running); a guest
+ * terminated with a volume attached leaves it available, its export stopped.
  */
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -173,8 +174,17 @@ describeNet("EBS volumes on KVM: a storage host exporting over NBD, attached to 
     }
   }, 240_000)
 
+  it.skipIf(why !== undefined)("terminating a guest with a volume attached leaves the volume available and stops its export", async () => {
+    expect(exportsRunning()).toContain(`${fromSnapshot}.pid`)
+    cloud.awsJson(["ec2", "terminate-instances", "--instance-ids", guests[0]!.id])
+    expect(cloud.aws(["ec2", "wait", "instance-terminated", "--instance-ids", guests[0]!.id]).code).toBe(0)
+    await waitVolume(fromSnapshot, "available")
+    await waitFor("the export to stop", () => !exportsRunning().includes(`${fromSnapshot}.pid`), 60)
+    expect(exportsRunning()).toEqual([`${volume}.pid`])
+  }, 180_000)
+
   it.skipIf(why !== undefined)("detached and deleted, volumes and the snapshot leave no file and no export on the storage host", async () => {
-    for (const v of [volume, fromSnapshot]) cloud.awsJson(["ec2", "detach-volume", "--volume-id", v])
+    cloud.awsJson(["ec2", "detach-volume", "--volume-id", volume])
     for (const v of [volume, fromSnapshot]) await waitVolume(v, "available")
     for (const v of [volume, fromSnapshot]) cloud.awsJson(["ec2", "delete-volume", "--volume-id", v])
     cloud.awsJson(["ec2", "delete-snapshot", "--snapshot-id", snapshot])

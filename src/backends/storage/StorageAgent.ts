@@ -46,6 +46,8 @@ export interface StorageAgentShape {
   readonly exportVolume: (id: string) => Effect.Effect<Export, StorageError>
   /** The volume's export stopped (idempotent). */
   readonly unexport: (id: string) => Effect.Effect<void, StorageError>
+  /** The exports the storage host records (volume id → port). */
+  readonly exports: Effect.Effect<ReadonlyMap<string, number>, StorageError>
   /** The export's port if qemu-nbd serves the volume now. */
   readonly exportOf: (id: string) => Effect.Effect<number | undefined, StorageError>
   /** The file of a volume or snapshot on the storage host. */
@@ -107,6 +109,8 @@ export const make = (storage: NodesFile.Storage, host: SshHost.SshHostShape): St
       })
     )
 
+  const exports: StorageAgentShape["exports"] = line("listing the exports", () => C.listExports(h)).pipe(Effect.map((r) => C.parseExports(r.stdout)))
+
   const exportOf: StorageAgentShape["exportOf"] = (id) =>
     line(`the export of ${id}`, () => C.exportStatus(h, id)).pipe(
       Effect.map((r) => {
@@ -123,6 +127,7 @@ export const make = (storage: NodesFile.Storage, host: SshHost.SshHostShape): St
     deleteSnapshot,
     exportVolume,
     unexport,
+    exports,
     exportOf,
     files: { volume: (id) => C.volumeFiles(h.dir, id).image, snapshot: (id) => C.snapshotFile(h.dir, id).image }
   }

@@ -172,6 +172,29 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       return a === undefined ? Effect.dieMessage(`no agent for node ${node}: it is not in the nodes file`) : Effect.succeed(a)
     }
 
+    /**
+     * The exports of the node's zone that no attachment needs any more (their instance ended with
+     * the volume still attached: the core makes it available, nothing unplugs it) are stopped.
+     */
+    const sweepExports = (node: string) =>
+      Effect.gen(function* () {
+        const zone = file.nodes.find((n) => n.name === node)?.zone
+        const sa = zone === undefined ? undefined : storage.get(zone)
+        if (sa === undefined || !ctx) return
+        const exported = yield* sa.exports
+        if (exported.size === 0) return
+        const c = ctx
+        for (const id of exported.keys()) {
+          // Decided under the volume's lock: an attach starting now holds it while it exports.
+          yield* lockOf(id).withPermits(1)(Effect.gen(function* () {
+            const v = Ebs.volume((yield* c.state).storage, id as Ebs.VolumeId)
+            if (v?.attachment !== undefined) return
+            yield* sa.unexport(id)
+            yield* Effect.logInfo(`${id}: its export is stopped (no instance has it attached any more)`)
+          }))
+        }
+      }).pipe(Effect.catchAll((err) => Effect.logWarning(`sweeping the exports of ${node}'s zone failed: ${err.message}`)))
+
     const networkDone = new Map<string, Deferred.Deferred<void>>()
     const execute = (e: Effects.Effect): Effect.Effect<void> => {
       const work: Effect.Effect<void> = (() => {
@@ -205,6 +228,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                 }
                 yield* report((at) => ({ _tag: "InstanceStopped", at, instanceId: id }))
                 locks.delete(id)
+                yield* sweepExports(e.node)
               })
             )
           }
