@@ -7,6 +7,10 @@
  * fails is reported as InstanceFailed after NodeAgent has undone what it did; a node that cannot be
  * reached for `lostAfter` consecutive polls is reported lost (its instances fail, their capacity is
  * released) and comes back when it answers again.
+ *
+ * Volumes go to the zone's storage host (StorageAgent: files, copies, NBD exports) when the nodes
+ * file has one; an attach exports the volume and asks the node to plug it (KVM's agent can; Xen's
+ * cannot yet, and says so). A zone without a storage host fails every volume with that reason.
  */
 import type { SqlClient } from "@effect/sql"
 import { Clock, Deferred, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
