@@ -82,16 +82,22 @@ describeNet("EBS volumes on KVM: a storage host exporting over NBD, attached to 
     const w = cloud.aws(["ec2", "wait", "instance-running", "--instance-ids", ...ids])
     expect(w.code, w.stderr).toBe(0)
     for (const id of ids) guests.push({ id, ip: cloud.describe(id).PublicIpAddress! })
+    // Two TCG guests on a busy 2-core machine: the boot and the metadata fetch take a while.
     for (let g = 0; g < guests.length; g++) {
       let last = ""
-      await waitFor(`ssh into ${guests[g]!.id}`, async () => {
-        const s = await ssh(g, "true")
-        last = `${s.code} ${s.stderr}`
-        return s.code === 0
-      }, 300)
+      try {
+        await waitFor(`ssh into ${guests[g]!.id}`, async () => {
+          const s = await ssh(g, "true")
+          last = `${s.code} ${s.stderr}`
+          return s.code === 0
+        }, 600)
+      } catch (e) {
+        const consoles = guests.map((x) => `--- console of ${x.id} (tail) ---\n${cloud.consoleOf(x.id).slice(-3000)}`).join("\n")
+        throw new Error(`${(e as Error).message.slice(0, 2000)}\nlast ssh: ${last}\n${consoles}`)
+      }
       expect(last).toMatch(/^0/)
     }
-  }, 600_000)
+  }, 1_300_000)
 
   it.skipIf(why !== undefined)("create-volume makes a sparse file on the storage host; it becomes available", async () => {
     volume = cloud.awsJson<{ VolumeId: string }>(["ec2", "create-volume", "--size", "1", "--availability-zone", "zone-1"]).VolumeId
