@@ -93,7 +93,8 @@ describeNet("EBS volumes on KVM: a storage host exporting over NBD, attached to 
         }, 600)
       } catch (e) {
         const consoles = guests.map((x) => `--- console of ${x.id} (tail) ---\n${cloud.consoleOf(x.id).slice(-3000)}`).join("\n")
-        throw new Error(`${(e as Error).message.slice(0, 2000)}\nlast ssh: ${last}\n${consoles}`)
+        const nat = await lab.x(cloud.head, ["iptables-save", "-t", "nat"]).catch((x: Error) => x.message)
+        throw new Error(`${(e as Error).message.slice(0, 2000)}\nlast ssh: ${last}\n${consoles}\n--- head nat ---\n${nat}`)
       }
       expect(last).toMatch(/^0/)
     }
