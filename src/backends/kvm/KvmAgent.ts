@@ -29,6 +29,7 @@ import type * as XlParse from "../xen/XlParse.js"
 import * as DomainXml from "./DomainXml.js"
 import * as V from "./VirshCommands.js"
 import * as VirshParse from "./VirshParse.js"
+import * as VolumeXml from "./VolumeXml.js"
 
 // ── errors ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -99,6 +100,26 @@ export interface KvmAgentShape {
   readonly domainType: Effect.Effect<DomainXml.DomainType, never>
   /** Where the instance's files are on the node. */
   readonly paths: (id: string) => { readonly dir: string; readonly overlay: string; readonly xml: string; readonly consoleLog: string }
+  /**
+   * Hot-plugs a volume's NBD export into the running domain (`virsh attach-device --live`) and
+   * checks that the domain lists the disk; a failure after the request was sent unplugs it again.
+   */
+  readonly attachVolume: (id: string, volume: VolumeAttachment) => Effect.Effect<void, NodeError | InvalidGuest>
+  /**
+   * Hot-unplugs it (`virsh detach-device --live`) and waits until the domain no longer lists the
+   * disk (the guest lets it go); a domain or a disk that is gone already counts as detached.
+   */
+  readonly detachVolume: (id: string, volume: VolumeAttachment) => Effect.Effect<void, NodeError | InvalidGuest>
+  /** `virsh domblklist`: the domain's disks (target, source). */
+  readonly disks: (id: string) => Effect.Effect<ReadonlyArray<{ readonly target: string; readonly source: string }>, NodeError>
+}
+
+/** A volume as the node attaches it: its NBD export on the storage host, at an EC2 device name. */
+export interface VolumeAttachment {
+  readonly volumeId: string
+  readonly device: string
+  readonly address: string
+  readonly port: number
 }
 
 export interface Deps {
@@ -109,6 +130,8 @@ export interface Deps {
   readonly defaultRamdiskId?: string | undefined
   /** Seconds a probe KVM guest must survive. Default 3. */
   readonly probeSeconds?: number | undefined
+  /** How long a detach waits for the guest to let the disk go. Default 20 s. */
+  readonly detachWaitMs?: number | undefined
 }
 
 const CONSOLE_TAIL_BYTES = 64 * 1024
@@ -399,7 +422,74 @@ export const make = (node: NodesFile.Node, deps: Deps): KvmAgentShape => {
     )
   }
 
-  return { node, resources, start, destroy, reboot, consoleOutput, list, domains, domstate, domainType, paths }
+  // ── volumes ──
+  const volumeXml = (id: string, v: VolumeAttachment) =>
+    Either.match(
+      Either.flatMap(VolumeXml.targetOf(v.device), (target) =>
+        VolumeXml.render({ name: v.volumeId, host: v.address, port: v.port, target, serial: v.volumeId }).pipe(Either.map((xml) => ({ target, xml })))),
+      {
+        onLeft: (e) => Effect.fail(new InvalidGuest({ node: name, instance: id, field: `volume.${e.field}`, message: `${name}: ${id}: ${v.volumeId}: ${e.message}` })),
+        onRight: Effect.succeed
+      }
+    )
+  const withDeviceXml = <A, E>(id: string, v: VolumeAttachment, f: (target: string, xmlPath: string) => Effect.Effect<A, E>) =>
+    Effect.gen(function*() {
+      const { target, xml } = yield* volumeXml(id, v)
+      const xmlPath = Path.posix.join(p.configDir, `${id}-${v.volumeId}.xml`)
+      yield* sh("preparing the volume's device XML", Shell.commandLine(["mkdir", "-p", "--", p.configDir]))
+      yield* host.writeFile(xmlPath, xml, { mode: 0o644, timeoutMs: node.timeouts.commandMs })
+      return yield* f(target, xmlPath).pipe(
+        Effect.ensuring(Effect.ignore(sh("removing the volume's device XML", Shell.commandLine(["rm", "-f", "--", xmlPath]))))
+      )
+    })
+
+  const disks: KvmAgentShape["disks"] = (id) => idempotent(run(V.domblklist(virsh, id))).pipe(Effect.map((r) => VolumeXml.parseBlklist(r.stdout)))
+  const hasDisk = (id: string, target: string) => disks(id).pipe(Effect.map((ds) => ds.some((d) => d.target === target)))
+
+  const attachVolume: KvmAgentShape["attachVolume"] = (id, v) =>
+    withDeviceXml(id, v, (target, xmlPath) =>
+      Effect.gen(function*() {
+        // Unplugged again only if it may be in: attached but not listed, or no answer from virsh. A
+        // refused attach (e.g. the target in use by another disk) must not unplug what holds it.
+        let plugged = false
+        return yield* Effect.gen(function*() {
+          yield* run(V.attachDevice(virsh, id, xmlPath), node.timeouts.createMs).pipe(
+            Effect.tapError((e) => Effect.sync(() => { plugged = e._tag === "SshCommandTimeout" || e._tag === "SshDisconnected" })),
+            Effect.tap(() => Effect.sync(() => { plugged = true }))
+          )
+          if (!(yield* hasDisk(id, target))) {
+            return yield* new NodeCommandFailed({ node: name, step: "attaching a volume", exitCode: 0, message: `${name}: ${id} does not list ${target} after attaching ${v.volumeId}` })
+          }
+          yield* Effect.logInfo(`${name}: ${v.volumeId} attached to ${id} as ${target} (nbd://${v.address}:${v.port}/${v.volumeId})`)
+        }).pipe(Effect.onError(() => plugged ? Effect.ignore(run(V.detachDevice(virsh, id, xmlPath))) : Effect.void))
+      }))
+
+  const detachWaitMs = deps.detachWaitMs ?? 20_000
+  const detachVolume: KvmAgentShape["detachVolume"] = (id, v) =>
+    withDeviceXml(id, v, (target, xmlPath) =>
+      Effect.gen(function*() {
+        const present = yield* hasDisk(id, target).pipe(Effect.catchIf(isKind("DomainNotFound"), () => Effect.succeed(false)))
+        if (!present) return
+        yield* run(V.detachDevice(virsh, id, xmlPath), node.timeouts.createMs).pipe(
+          Effect.catchIf(isKind("DomainNotFound", "NotRunning"), () => Effect.void)
+        )
+        // libvirt returns once the unplug is asked for; the guest acknowledges it (ACPI) a moment later.
+        const deadline = Date.now() + detachWaitMs
+        for (;;) {
+          const still = yield* hasDisk(id, target).pipe(Effect.catchIf(isKind("DomainNotFound"), () => Effect.succeed(false)))
+          if (!still) break
+          if (Date.now() > deadline) {
+            return yield* new NodeCommandFailed({
+              node: name, step: "detaching a volume", exitCode: 0,
+              message: `${name}: the guest of ${id} did not let ${target} (${v.volumeId}) go within ${Math.round(detachWaitMs / 1000)} s`
+            })
+          }
+          yield* Effect.sleep("500 millis")
+        }
+        yield* Effect.logInfo(`${name}: ${v.volumeId} detached from ${id} (${target})`)
+      }))
+
+  return { node, resources, start, destroy, reboot, consoleOutput, list, domains, domstate, domainType, paths, attachVolume, detachVolume, disks }
 }
 
 export type Options = Omit<Deps, "host" | "cache" | "images">

@@ -50,3 +50,10 @@ export const overlay = (q: Prefix, base: string, baseFormat: "raw" | "qcow2", fi
   path(file),
   ...(sizeBytes === undefined ? [] : [String(sizeBytes)])
 ]
+
+/** Hot-plug a device (a volume's disk) into a running domain; `--live`: the running guest only. */
+export const attachDevice = (v: Prefix, d: string, xmlPath: string): Array<string> => [...v, "attach-device", dom(d), path(xmlPath), "--live"]
+/** Hot-unplug a device; libvirt waits (a few seconds) for the guest to let it go. */
+export const detachDevice = (v: Prefix, d: string, xmlPath: string): Array<string> => [...v, "detach-device", dom(d), path(xmlPath), "--live"]
+/** The domain's disks as `Target Source` lines (live definition). */
+export const domblklist = (v: Prefix, d: string): Array<string> => [...v, "domblklist", dom(d)]

@@ -163,6 +163,35 @@ export const ClusterHead = Schema.Struct({
 })
 export type ClusterHead = typeof ClusterHead.Type
 
+/**
+ * A zone's storage controller host (volumes and snapshots, issue 13): reached over SSH like a node,
+ * holding each volume as a file in `dir` (`vol-….img`, snapshots `snap-….img`) and exporting an
+ * attached volume over NBD with qemu-nbd on `export.address`, one port of `export.ports` per export.
+ */
+export const Storage = Schema.Struct({
+  zone: Name,
+  host: Host,
+  port: Schema.optionalWith(Port, { default: () => 22 }),
+  user: User,
+  privateKeyPath: AbsPath,
+  hostKey: PinnedKeyLine,
+  /** Where the volume and snapshot files live (made if missing). */
+  dir: AbsPath,
+  /** The volumes' file format: raw (default; sparse files) or qcow2. NBD clients always see raw. */
+  format: Schema.optionalWith(Schema.Literal("raw", "qcow2"), { default: () => "raw" as const }),
+  /** Where the nodes reach the exports: the address qemu-nbd binds and the ports it may take. */
+  export: Schema.Struct({
+    address: Host,
+    ports: Schema.Struct({ first: Port, last: Port })
+  }),
+  qemuImg: Schema.optionalWith(Command, { default: () => ["qemu-img"] as const }),
+  qemuNbd: Schema.optionalWith(Command, { default: () => ["qemu-nbd"] as const }),
+  /** Put before every command on the storage host, e.g. ["sudo", "-n"]. */
+  commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
+})
+export type Storage = typeof Storage.Type
+
 export const Images = Schema.Struct({
   /** The controller's image store directory. */
   dir: AbsPath,
@@ -174,6 +203,8 @@ export type Images = typeof Images.Type
 export const NodesFile = Schema.Struct({
   nodes: Schema.Array(Node).pipe(Schema.minItems(1, msg("must list at least one node"))),
   clusterHeads: Schema.optionalWith(Schema.Array(ClusterHead), { default: () => [] }),
+  /** One storage controller host per zone (zones without one have no volumes on real backends). */
+  storage: Schema.optional(Schema.Array(Storage)),
   images: Schema.optional(Images)
 })
 export type NodesFile = typeof NodesFile.Type
@@ -219,6 +250,20 @@ const crossCheck = (f: NodesFile): Array<string> => {
       problems.push(`clusterHeads[${i}].hostKey: the line is for ${JSON.stringify(key.hosts)}, not for ${HostKey.hostEntry(h.host, h.port)}`)
     }
   })
+  const stores = new Map<string, number>()
+  for (const [i, st] of (f.storage ?? []).entries()) {
+    const prev = stores.get(st.zone)
+    if (prev !== undefined) problems.push(`storage[${i}].zone: a second storage host for zone ${JSON.stringify(st.zone)} (also storage[${prev}])`)
+    else stores.set(st.zone, i)
+    if (!f.nodes.some((n) => n.zone === st.zone)) problems.push(`storage[${i}].zone: no node is in zone ${JSON.stringify(st.zone)}`)
+    if (st.export.ports.first > st.export.ports.last) {
+      problems.push(`storage[${i}].export.ports: first (${st.export.ports.first}) is above last (${st.export.ports.last})`)
+    }
+    const key = Either.getOrThrow(HostKey.parse(st.hostKey))
+    if (!HostKey.matchesHost(key, st.host, st.port)) {
+      problems.push(`storage[${i}].hostKey: the line is for ${JSON.stringify(key.hosts)}, not for ${HostKey.hostEntry(st.host, st.port)}`)
+    }
+  }
   return problems
 }
 
@@ -253,7 +298,7 @@ export const load = (path: string): Effect.Effect<NodesFile, NodesFileError> =>
 
 /** What an SSH connection needs; nodes and cluster heads are both SSH targets. */
 export interface SshTarget {
-  /** The pool's key: the node name, or `head:<zone>`. */
+  /** The pool's key: the node name, `head:<zone>` or `storage:<zone>`. */
   readonly name: string
   readonly host: string
   readonly port: number
@@ -285,8 +330,20 @@ export const headTarget = (h: ClusterHead): SshTarget => ({
   timeouts: h.timeouts
 })
 
-/** Every SSH target of the file: the nodes, then the cluster heads. */
-export const targets = (f: NodesFile): Array<SshTarget> => [...f.nodes.map(nodeTarget), ...f.clusterHeads.map(headTarget)]
+export const storageTargetName = (zone: string): string => `storage:${zone}`
+
+export const storageTarget = (st: Storage): SshTarget => ({
+  name: storageTargetName(st.zone),
+  host: st.host,
+  port: st.port,
+  user: st.user,
+  privateKeyPath: st.privateKeyPath,
+  hostKey: st.hostKey,
+  timeouts: st.timeouts
+})
+
+/** Every SSH target of the file: the nodes, the cluster heads, then the storage hosts. */
+export const targets = (f: NodesFile): Array<SshTarget> => [...f.nodes.map(nodeTarget), ...f.clusterHeads.map(headTarget), ...(f.storage ?? []).map(storageTarget)]
 
 /**
  * The cloud's shape as the nodes file lists it: zones in order of first mention, one node group per

@@ -7,11 +7,17 @@
  * fails is reported as InstanceFailed after NodeAgent has undone what it did; a node that cannot be
  * reached for `lostAfter` consecutive polls is reported lost (its instances fail, their capacity is
  * released) and comes back when it answers again.
+ *
+ * Volumes go to the zone's storage host (StorageAgent: files, copies, NBD exports) when the nodes
+ * file has one; an attach exports the volume and asks the node to plug it (KVM's agent can; Xen's
+ * cannot yet, and says so). A zone without a storage host fails every volume with that reason.
  */
 import type { SqlClient } from "@effect/sql"
 import { Clock, Deferred, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import * as Backend from "../../controller/Backend.js"
 import type * as Commands from "../../model/Commands.js"
+import * as Ebs from "../../model/Ebs.js"
+import * as EbsEffects from "../../model/EbsEffects.js"
 import type * as Effects from "../../model/Effects.js"
 import type * as Ids from "../../model/Ids.js"
 import * as State from "../../model/State.js"
@@ -20,6 +26,8 @@ import * as Units from "../../model/Units.js"
 import * as Images from "../../store/Images.js"
 import * as NetworkApplier from "../net/NetworkApplier.js"
 import * as Runner from "../net/Runner.js"
+import * as StorageAgent from "../storage/StorageAgent.js"
+import * as Volumes from "../storage/Volumes.js"
 import * as ImageStore from "./ImageStore.js"
 import * as NodeAgent from "./NodeAgent.js"
 import * as NodesFile from "./NodesFile.js"
@@ -68,7 +76,14 @@ export interface Agent {
   readonly reboot: (id: string) => Effect.Effect<{ readonly hard: boolean }, { readonly message: string }>
   readonly consoleOutput: (id: string) => Effect.Effect<string, { readonly message: string }>
   readonly list: Effect.Effect<ReadonlyArray<import("./XlParse.js").ListEntry>, { readonly message: string }>
+  /** Hot-plugs a volume's NBD export into a running instance (KVM); absent: the node cannot. */
+  readonly attachVolume?: (id: string, volume: VolumeAttachment) => Effect.Effect<void, { readonly message: string }>
+  /** Hot-unplugs it, waiting for the guest to let it go. */
+  readonly detachVolume?: (id: string, volume: VolumeAttachment) => Effect.Effect<void, { readonly message: string }>
 }
+
+/** A volume as a node attaches it: the storage host's NBD export, at the EC2 device name. */
+export type VolumeAttachment = Volumes.Attachment
 
 export type AgentsFactory = (
   file: NodesFile.NodesFile,
@@ -88,7 +103,8 @@ const sshRunner = (host: SshHost.SshHostShape, prefix: ReadonlyArray<string>, ti
     )
 })
 
-const noStorage = (backend: string) => `the ${backend === "kvm" ? "KVM" : "Xen"} backend has no storage controller yet (volumes need a storage host)`
+const noStorage = (backend: string, zone: string) =>
+  `the ${backend === "kvm" ? "KVM" : "Xen"} backend has no storage controller for ${zone} (volumes need a storage host for the zone in the nodes file)`
 
 export const make = (options: Options): Effect.Effect<Backend.BackendShape, unknown, Scope.Scope | SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -138,6 +154,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       }
     }
     const applier = yield* NetworkApplier.make({ zones })
+    const storage = yield* StorageAgent.all(file, pool)
     const locks = new Map<string, Effect.Semaphore>()
     const lockOf = (id: string) => {
       let l = locks.get(id)
@@ -158,6 +175,29 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       const a = agents.get(node)
       return a === undefined ? Effect.dieMessage(`no agent for node ${node}: it is not in the nodes file`) : Effect.succeed(a)
     }
+
+    /**
+     * The exports of the node's zone that no attachment needs any more (their instance ended with
+     * the volume still attached: the core makes it available, nothing unplugs it) are stopped.
+     */
+    const sweepExports = (node: string) =>
+      Effect.gen(function* () {
+        const zone = file.nodes.find((n) => n.name === node)?.zone
+        const sa = zone === undefined ? undefined : storage.get(zone)
+        if (sa === undefined || !ctx) return
+        const exported = yield* sa.exports
+        if (exported.size === 0) return
+        const c = ctx
+        for (const id of exported.keys()) {
+          // Decided under the volume's lock: an attach starting now holds it while it exports.
+          yield* lockOf(id).withPermits(1)(Effect.gen(function* () {
+            const v = Ebs.volume((yield* c.state).storage, id as Ebs.VolumeId)
+            if (v?.attachment !== undefined) return
+            yield* sa.unexport(id)
+            yield* Effect.logInfo(`${id}: its export is stopped (no instance has it attached any more)`)
+          }))
+        }
+      }).pipe(Effect.catchAll((err) => Effect.logWarning(`sweeping the exports of ${node}'s zone failed: ${err.message}`)))
 
     const networkDone = new Map<string, Deferred.Deferred<void>>()
     const execute = (e: Effects.Effect): Effect.Effect<void> => {
@@ -192,6 +232,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                 }
                 yield* report((at) => ({ _tag: "InstanceStopped", at, instanceId: id }))
                 locks.delete(id)
+                yield* sweepExports(e.node)
               })
             )
           }
@@ -221,18 +262,100 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
             return report((at) => ({ _tag: "NodeReported", at, nodeId: e.node }))
           case "PowerDown":
             return Effect.logWarning(`POWERSAVE asked to power ${e.node} down; the ${backendName} backend does not switch nodes off (it stays up)`)
-          // No storage controller behind the Xen backend yet: every volume operation fails with that reason.
-          case "CreateVolume":
-            return report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: e.volume.id, reason: noStorage(backendName) }))
-          case "AttachVolume":
-            return report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: e.volume.id, reason: noStorage(backendName) }))
-          case "CreateSnapshot":
-            return report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId: e.snapshotId, reason: noStorage(backendName) }))
-          case "DetachVolume":
-            return report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: e.volume.id }))
-          case "DeleteVolume":
-          case "DeleteSnapshot":
-            return Effect.void
+          // Volumes: the zone's storage host (StorageAgent) makes, copies and exports them; the node
+          // attaches the export. A zone without a storage host fails every volume with that reason.
+          case "CreateVolume": {
+            const v = e.volume
+            const sa = storage.get(v.zone)
+            if (sa === undefined) return report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: v.id, reason: noStorage(backendName, v.zone) }))
+            return lockOf(v.id).withPermits(1)(
+              Effect.gen(function* () {
+                const r = yield* Effect.either(sa.createVolume({ id: v.id, sizeGiB: v.sizeGiB, snapshotId: v.snapshotId }))
+                if (r._tag === "Left") {
+                  yield* Effect.logWarning(`creating ${v.id} failed: ${r.left.message}`)
+                  yield* report((at) => ({ _tag: "VolumeCreateFailed", at, volumeId: v.id, reason: r.left.message }))
+                } else {
+                  yield* Effect.logInfo(`${v.id} created on the storage host of ${v.zone} (${v.sizeGiB} GiB${v.snapshotId !== undefined ? ` from ${v.snapshotId}` : ""})`)
+                  yield* report((at) => ({ _tag: "VolumeReady", at, volumeId: v.id }))
+                }
+              })
+            )
+          }
+          case "CreateSnapshot": {
+            const v = e.volume
+            const snapshotId = e.snapshotId
+            const sa = storage.get(v.zone)
+            if (sa === undefined) return report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId, reason: noStorage(backendName, v.zone) }))
+            return Effect.gen(function* () {
+              const r = yield* Effect.either(sa.createSnapshot(snapshotId, v.id))
+              if (r._tag === "Left") {
+                yield* Effect.logWarning(`snapshot ${snapshotId} of ${v.id} failed: ${r.left.message}`)
+                yield* report((at) => ({ _tag: "SnapshotCreateFailed", at, snapshotId, reason: r.left.message }))
+              } else {
+                yield* Effect.logInfo(`${snapshotId} of ${v.id} made on the storage host of ${v.zone}`)
+                yield* report((at) => ({ _tag: "SnapshotProgress", at, snapshotId, progress: 100 }))
+              }
+            })
+          }
+          case "AttachVolume": {
+            const v = e.volume
+            const instanceId = e.instanceId
+            const sa = storage.get(v.zone)
+            if (sa === undefined) return report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: v.id, reason: noStorage(backendName, v.zone) }))
+            return lockOf(v.id).withPermits(1)(
+              Effect.gen(function* () {
+                const a = yield* agent(e.node)
+                const attach = a.attachVolume
+                const fail = (reason: string) =>
+                  Effect.logWarning(`attaching ${v.id} to ${instanceId} failed: ${reason}`).pipe(
+                    Effect.zipRight(report((at) => ({ _tag: "VolumeAttachFailed", at, volumeId: v.id, reason })))
+                  )
+                if (attach === undefined) return yield* fail(`the ${backendName} backend cannot attach volumes to its instances yet`)
+                const r = yield* Effect.either(Volumes.attach(sa, attach, { volumeId: v.id, instanceId, device: e.device }))
+                if (r._tag === "Left") return yield* fail(r.left.message)
+                yield* report((at) => ({ _tag: "VolumeAttachDone", at, volumeId: v.id }))
+              })
+            )
+          }
+          case "DetachVolume": {
+            const v = e.volume
+            const instanceId = e.instanceId
+            const sa = storage.get(v.zone)
+            if (sa === undefined) return report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: v.id }))
+            return lockOf(v.id).withPermits(1)(
+              Effect.gen(function* () {
+                const a = yield* agent(e.node)
+                const r = yield* Volumes.detach(sa, a.detachVolume, { volumeId: v.id, instanceId, device: e.device, force: e.force })
+                if (r._tag === "Held") {
+                  // The guest still holds the disk: its export stays; `detach-volume --force` ends it.
+                  yield* Effect.logWarning(`detaching ${v.id} from ${instanceId} failed (the volume stays detaching; detach it with --force): ${r.reason}`)
+                  return
+                }
+                yield* report((at) => ({ _tag: "VolumeDetachDone", at, volumeId: v.id }))
+              })
+            )
+          }
+          case "DeleteVolume": {
+            const id = e.volumeId
+            const sa = storage.get(e.zone)
+            if (sa === undefined) return Effect.void
+            return lockOf(id).withPermits(1)(
+              sa.deleteVolume(id).pipe(
+                Effect.zipRight(Effect.logInfo(`${id} deleted on the storage host of ${e.zone}`)),
+                Effect.catchAll((err) => Effect.logWarning(`deleting ${id} failed (its file stays on the storage host): ${err.message}`)),
+                Effect.ensuring(Effect.sync(() => locks.delete(id)))
+              )
+            )
+          }
+          case "DeleteSnapshot": {
+            const id = e.snapshotId
+            const sa = storage.get(e.zone)
+            if (sa === undefined) return Effect.void
+            return sa.deleteSnapshot(id).pipe(
+              Effect.zipRight(Effect.logInfo(`${id} deleted on the storage host of ${e.zone}`)),
+              Effect.catchAll((err) => Effect.logWarning(`deleting ${id} failed (its file stays on the storage host): ${err.message}`))
+            )
+          }
         }
       })()
       // A zone's network applies run one after another, and a start waits for the apply decided
@@ -308,6 +431,23 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
         ctx = c
         scope = yield* Effect.scope
         yield* poll.pipe(Effect.catchAllCause((e) => Effect.logError(`first poll of the nodes failed: ${e}`)))
+        // The storage work a restart interrupted goes on: volumes being made, snapshots being taken,
+        // detaches asked for (each is idempotent on the storage host). An attach under way is not
+        // repeated: its export may be in use by the guest already.
+        const resumed = yield* c.state
+        for (const v of Ebs.volumes(resumed.storage)) {
+          if (!storage.has(v.zone)) continue
+          if (v.state === "creating") yield* execute({ _tag: "CreateVolume", volume: EbsEffects.specOf(v) })
+          const a = v.attachment
+          const inst = a === undefined ? undefined : State.instance(resumed, a.instance)
+          if (a?.state === "detaching" && inst !== undefined) {
+            yield* execute({ _tag: "DetachVolume", volume: EbsEffects.specOf(v), instanceId: inst.id, node: inst.node, device: a.device, force: false })
+          }
+        }
+        for (const snap of Ebs.snapshots(resumed.storage)) {
+          const v = Ebs.volume(resumed.storage, snap.volumeId)
+          if (snap.state === "pending" && v !== undefined && storage.has(v.zone)) yield* execute({ _tag: "CreateSnapshot", snapshotId: snap.id, volume: EbsEffects.specOf(v) })
+        }
         yield* Effect.forkScoped(
           Effect.sleep(options.reconcileEvery ?? Duration.seconds(5)).pipe(
             Effect.zipRight(poll),

@@ -72,6 +72,19 @@ export interface AwsResult {
   readonly stderr: string
 }
 
+export interface KvmCloudOptions {
+  readonly reconcileSeconds?: number
+  /**
+   * A storage host for the zone (volumes): its commands run in the head namespace, where qemu-nbd
+   * exports on the head's trunk address, which the node's QEMU reaches.
+   */
+  readonly storage?: boolean
+}
+
+/** The NBD export ports of the storage host (with `storage: true`). */
+export const STORAGE_PORTS = { first: 10810, last: 10819 } as const
+export const STORAGE_EXPORT_ADDRESS = TRUNK_HEAD
+
 export class KvmCloud {
   head = ""
   node = ""
@@ -84,10 +97,14 @@ export class KvmCloud {
   server: ServeProcess.Serve | undefined
   imageId = ""
   instancesDir = ""
+  /** With `storage: true`: the zone's storage host (an sshd whose commands run in the head namespace). */
+  storageSshd: Sshd | undefined
+  /** Where the storage host keeps the volume files (`vol-….img`, `snap-….img`, export pid files). */
+  storageDir = ""
 
   private constructor(readonly lab: Namespaces) {}
 
-  static async start(lab: Namespaces, options: { readonly reconcileSeconds?: number } = {}): Promise<KvmCloud> {
+  static async start(lab: Namespaces, options: KvmCloudOptions = {}): Promise<KvmCloud> {
     const c = new KvmCloud(lab)
     try {
       await c.build(options)
@@ -98,7 +115,7 @@ export class KvmCloud {
     }
   }
 
-  private async build(_options: { readonly reconcileSeconds?: number }): Promise<void> {
+  private async build(options: KvmCloudOptions): Promise<void> {
     ServeProcess.checkBuilt()
     const guest = await busyboxGuest()
     const lab = this.lab
@@ -133,6 +150,19 @@ export class KvmCloud {
     const nodesFile = Path.join(this.work, "nodes.json")
     const n = this.nodeSshd
     const h = this.headSshd
+    let storage: Record<string, unknown> = {}
+    if (options.storage === true) {
+      const st = this.storageSshd = await startSshd({ user: "root" })
+      this.storageDir = Path.join(this.work, "storage")
+      storage = {
+        storage: [{
+          zone: ZONE, host: st.host, port: st.port, user: st.user, privateKeyPath: st.privateKeyPath, hostKey: st.knownHostsLine,
+          dir: this.storageDir, export: { address: TRUNK_HEAD, ports: STORAGE_PORTS },
+          commandPrefix: ["ip", "netns", "exec", head],
+          timeouts: { connectMs: 5000, commandMs: 30000, uploadMs: 120000 }
+        }]
+      }
+    }
     Fs.writeFileSync(nodesFile, JSON.stringify({
       nodes: [{
         name: "node-1", zone: ZONE, host: n.host, port: n.port, user: n.user, privateKeyPath: n.privateKeyPath, hostKey: n.knownHostsLine,
@@ -154,7 +184,8 @@ export class KvmCloud {
         privateInterface: "trunk", publicInterface: "pub0",
         commandPrefix: ["ip", "netns", "exec", head, "bash", shim, TRUNK_HEAD, TRUNK_NODE],
         timeouts: { connectMs: 5000, commandMs: 10000 }
-      }]
+      }],
+      ...storage
     }, null, 2))
     const port = await ServeProcess.freePort(META_ROOT)
     const configPath = Path.join(this.work, "cloud.json")
@@ -231,6 +262,16 @@ export class KvmCloud {
     await attempt("libvirtd", async () => this.libvirtd?.stop())
     await attempt("node sshd", async () => this.nodeSshd?.stop())
     await attempt("head sshd", async () => this.headSshd?.stop())
+    await attempt("storage sshd", async () => this.storageSshd?.stop())
+    // The storage host's exports (qemu-nbd, forked in the head namespace): each by its pid file.
+    if (this.storageDir !== "" && Fs.existsSync(this.storageDir)) {
+      for (const f of Fs.readdirSync(this.storageDir).filter((x) => x.endsWith(".pid"))) {
+        await attempt(`export ${f}`, async () => {
+          const pid = Number(Fs.readFileSync(Path.join(this.storageDir, f), "utf8").trim())
+          if (Number.isInteger(pid) && pid > 1 && Fs.existsSync(`/proc/${pid}/cmdline`) && Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("qemu-nbd")) process.kill(pid, "SIGKILL")
+        })
+      }
+    }
     const link = this.rootLink
     if (link !== "") await attempt("root link", async () => { if ((await run(["ip", "link", "show", link])).code === 0) await must(["ip", "link", "del", link]) })
     await attempt("route", async () => { if ((await run(["ip", "route", "show", SUBNET])).stdout.trim() !== "") await must(["ip", "route", "del", SUBNET]) })
