@@ -57,7 +57,8 @@ case $action in
 esac
 if [ "$action" = restart ]; then
   stop
-  mkdir -p -- "\${conf%/*}" || exit 1
+  # dnsmasq rereads the hosts file as its unprivileged user: the directory must let it.
+  mkdir -p -- "\${conf%/*}" && chmod 0755 -- "\${conf%/*}" || exit 1
   rm -f -- "$leases"
   write "$conf" "$config" && write "$hosts" "$hostlines" || exit 1
   if ! "$dnsmasq" --conf-file="$conf" </dev/null >/dev/null 2>"$conf.err"; then cat "$conf.err" >&2; exit 1; fi
