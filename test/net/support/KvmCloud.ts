@@ -4,7 +4,11 @@
  * the node's network and mount namespaces, reached over a real OpenSSH server) booting the busybox
  * guest image under QEMU; the zone's MANAGED plan applied over SSH on a cluster head namespace; the
  * guest fetching its key and user data from OUR metadata service through the head's
- * 169.254.169.254 redirect; ssh from an outside namespace to the public address.
+ * 169.254.169.254 redirect; ssh from an outside namespace to the public address. The head also runs
+ * the plan's DHCP (one dnsmasq per segment, files under <work>/head-dhcp). With `cloudinit: true`
+ * the cloud-init Debian image is registered too (kernel, initrd and its qcow2 disk), and the node's
+ * kernel command line carries what both images need (the KVM node has one command line, not one
+ * per image): its root by label for the Debian disk, which busybox's initramfs ignores.
  *
  *   root namespace: `euca serve` on 10.213.254.1:<port>, two sshds, the AWS CLI
  *    │ eu<pid>k 10.213.254.1/30 ── meta0 10.213.254.2/30
@@ -19,6 +23,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { busyboxGuest } from "../../backends/kvm/guest.js"
+import * as GuestImages from "../../support/GuestImages.js"
 import { canRun as libvirtCanRun, type Libvirtd, startLibvirtd } from "../../support/libvirt.js"
 import * as ServeProcess from "../../support/ServeProcess.js"
 import { startSshd, type Sshd } from "../../support/sshd.js"
@@ -66,6 +71,12 @@ export const cannotRun = (): string | undefined => {
   return libvirtCanRun() ?? (Fs.existsSync(AWS) ? undefined : `${AWS} (the AWS CLI v2) is missing`)
 }
 
+export interface KvmCloudOptions {
+  readonly reconcileSeconds?: number
+  /** Also build (or take from the cache) and register the cloud-init Debian image. */
+  readonly cloudinit?: boolean
+}
+
 export interface AwsResult {
   readonly code: number | null
   readonly stdout: string
@@ -83,11 +94,15 @@ export class KvmCloud {
   headSshd: Sshd | undefined
   server: ServeProcess.Serve | undefined
   imageId = ""
+  /** With `cloudinit: true`: the cloud-init Debian image (its disk, kernel and initrd). */
+  cloudinitImageId = ""
   instancesDir = ""
+  /** The head's DHCP state directory (dnsmasq config, hosts, pid and lease files per segment). */
+  dhcpDir = ""
 
   private constructor(readonly lab: Namespaces) {}
 
-  static async start(lab: Namespaces, options: { readonly reconcileSeconds?: number } = {}): Promise<KvmCloud> {
+  static async start(lab: Namespaces, options: KvmCloudOptions = {}): Promise<KvmCloud> {
     const c = new KvmCloud(lab)
     try {
       await c.build(options)
@@ -98,9 +113,14 @@ export class KvmCloud {
     }
   }
 
-  private async build(_options: { readonly reconcileSeconds?: number }): Promise<void> {
+  private async build(options: KvmCloudOptions): Promise<void> {
     ServeProcess.checkBuilt()
     const guest = await busyboxGuest()
+    const debian = options.cloudinit === true ? await GuestImages.build("cloudinit") : undefined
+    if (debian !== undefined) this.cloudinitBuildMs = debian.buildMs
+    // busybox's words first, then what the Debian disk needs (its root; hvc0 is Xen's console).
+    const words = [...guest.cmdline.split(/\s+/), ...(debian?.cmdline.split(/\s+/) ?? [])].filter((w) => w !== "" && w !== "console=hvc0")
+    const cmdline = [...new Set(words)].join(" ")
     const lab = this.lab
     if ((await run(["ip", "route", "show", SUBNET])).stdout.trim() !== "") throw new Error(`this machine already routes ${SUBNET}, which the KVM cloud needs`)
     this.head = await lab.addNamespace("khead")
@@ -129,6 +149,7 @@ export class KvmCloud {
     this.nodeSshd = await startSshd({ user: "root" })
     this.headSshd = await startSshd({ user: "root" })
     const remote = Path.join(this.work, "node")
+    this.dhcpDir = Path.join(this.work, "head-dhcp")
     this.instancesDir = Path.join(remote, "instances")
     const nodesFile = Path.join(this.work, "nodes.json")
     const n = this.nodeSshd
@@ -146,13 +167,14 @@ export class KvmCloud {
         },
         privateInterface: "trunk",
         commandPrefix: ["ip", "netns", "exec", node, "bash", shim, TRUNK_NODE, TRUNK_HEAD],
-        kvm: { virsh: this.libvirtd.virsh, reboot: "reset", cmdline: guest.cmdline, prefixLength: 32 - Math.log2(ADDRESSES_PER_NETWORK), mtu: 1450 },
+        kvm: { virsh: this.libvirtd.virsh, reboot: "reset", cmdline, prefixLength: 32 - Math.log2(ADDRESSES_PER_NETWORK), mtu: 1450 },
         timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: 60000 }
       }],
       clusterHeads: [{
         zone: ZONE, host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath, hostKey: h.knownHostsLine,
         privateInterface: "trunk", publicInterface: "pub0",
         commandPrefix: ["ip", "netns", "exec", head, "bash", shim, TRUNK_HEAD, TRUNK_NODE],
+        dhcp: { stateDir: this.dhcpDir },
         timeouts: { connectMs: 5000, commandMs: 10000 }
       }]
     }, null, 2))
@@ -174,6 +196,20 @@ export class KvmCloud {
       (await ServeProcess.eucaJson<{ imageId: string }>(["admin", "images", "register", "--data", dataDir, "--kind", kind, "--name", name, "--file", file, ...extra])).imageId
     const [kernel, ramdisk] = await Promise.all([reg("kernel", "busybox-vmlinuz", guest.kernel), reg("ramdisk", "busybox-initrd", guest.ramdisk)])
     this.imageId = await reg("machine", "busybox", root, ["--kernel", kernel, "--ramdisk", ramdisk])
+    if (debian !== undefined) {
+      // The Debian disk as the machine image (a qcow2 overlay on it per instance), booted by its kernel and initrd.
+      const [k, r] = await Promise.all([reg("kernel", "debian-vmlinuz", debian.kernel), reg("ramdisk", "debian-initrd", debian.ramdisk)])
+      this.cloudinitImageId = await reg("machine", "debian-cloudinit", debian.disk!, ["--kernel", k, "--ramdisk", r])
+    }
+  }
+
+  /** Wall-clock ms the cloud-init image's build (or cache lookup) took. */
+  cloudinitBuildMs = 0
+
+  /** The head's dnsmasq leases, every segment's ("" when none). */
+  leases(): string {
+    if (!Fs.existsSync(this.dhcpDir)) return ""
+    return Fs.readdirSync(this.dhcpDir).filter((f) => f.endsWith(".leases")).map((f) => Fs.readFileSync(Path.join(this.dhcpDir, f), "utf8")).join("")
   }
 
   get serve(): ServeProcess.Serve {
@@ -208,9 +244,9 @@ export class KvmCloud {
   }
 
   /** ssh from the outside namespace. */
-  ssh(keyPath: string, address: string, command: string, seconds = 8): Promise<{ code: number; stdout: string; stderr: string }> {
+  ssh(keyPath: string, address: string, command: string, seconds = 8, user = "root"): Promise<{ code: number; stdout: string; stderr: string }> {
     return run(["ip", "netns", "exec", this.ext, "timeout", String(seconds + 2), "ssh", "-i", keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${seconds}`, "-o", "LogLevel=ERROR", `root@${address}`, command])
+      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${seconds}`, "-o", "LogLevel=ERROR", `${user}@${address}`, command])
   }
 
   virsh(...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
