@@ -17,8 +17,8 @@ import * as Ids from "../../src/model/Ids.js"
 import * as NetworkPlan from "../../src/model/NetworkPlan.js"
 import * as State from "../../src/model/State.js"
 import { at, launchedIds, runCmd } from "../support/cloud.js"
-import { build, ZONE } from "../model/network/Scenario.js"
-import { Cluster, HEAD } from "./support/Cluster.js"
+import { build, settings, ZONE } from "../model/network/Scenario.js"
+import { Cluster, HEAD, SHARED_BRIDGE } from "./support/Cluster.js"
 import { checkTools, describeNet, Lab, must, run } from "./support/Lab.js"
 
 const alice = Ids.accountId("alice")
@@ -29,6 +29,45 @@ const SCRIPT = `#!/bin/sh
 exit 0
 `
 
+let clients = 0
+
+/** A fresh client namespace with `mac` on `bridge` of the node; what udhcpc got, or undefined. */
+const askOn = async (lab: Lab, node: string, bridge: string, script: string, mac: string): Promise<string | undefined> => {
+  const n = ++clients
+  const ns = await lab.addNamespace(`c${n}`)
+  const vif = `d${n}`
+  try {
+    await must(["ip", "-n", node, "link", "add", vif, "type", "veth", "peer", "name", "eth0", "netns", ns])
+    await lab.x(node, ["ip", "link", "set", vif, "master", bridge])
+    await lab.x(node, ["ip", "link", "set", vif, "up"])
+    await lab.x(ns, ["ip", "link", "set", "eth0", "address", mac])
+    await lab.x(ns, ["ip", "link", "set", "eth0", "mtu", "1450"])
+    await lab.x(ns, ["ip", "link", "set", "eth0", "up"])
+    const r = await lab.try(ns, ["busybox", "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "4", "-T", "1", "-A", "1", "-s", script])
+    const line = r.stdout.split("\n").find((l) => l.startsWith("BOUND "))
+    return r.code === 0 && line !== undefined ? line : undefined
+  } finally {
+    await lab.removeNamespace(ns)
+  }
+}
+
+const checkDhcpTools = async () => {
+  await checkTools()
+  for (const tool of ["dnsmasq", "busybox"]) {
+    if ((await run(["sh", "-c", `command -v ${tool}`])).code !== 0) throw new Error(`missing ${tool}: apt-get install -y dnsmasq-base busybox-static`)
+  }
+}
+
+/** A state directory for the head's servers, and the udhcpc script; removed with the returned function. */
+const workDir = () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "euca-dhcp-"))
+  // dnsmasq rereads the hosts file as its unprivileged user (nobody).
+  Fs.chmodSync(dir, 0o755)
+  const script = Path.join(dir, "udhcpc.sh")
+  Fs.writeFileSync(script, SCRIPT, { mode: 0o755 })
+  return { stateDir: Path.join(dir, "head"), script, remove: () => Fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
 describeNet("DHCP from the head: one dnsmasq per segment, in network namespaces", () => {
   let lab: Lab
   let cluster: Cluster
@@ -36,7 +75,7 @@ describeNet("DHCP from the head: one dnsmasq per segment, in network namespaces"
   let config: NetworkApplier.Options
   let stateDir = ""
   let script = ""
-  let clients = 0
+  let remove = () => {}
   const b = build({
     groups: [{ account: "alice", name: "web" }, { account: "alice", name: "db" }],
     instances: [{ groups: [0], addressing: "public" }, { groups: [0], addressing: "public" }, { groups: [1], addressing: "private" }],
@@ -51,25 +90,7 @@ describeNet("DHCP from the head: one dnsmasq per segment, in network namespaces"
   const apply = () => Effect.runPromise(applier.apply(plan()))
   const dhcpCommands = (a: NetworkApplier.Applied) => a.commands.filter((x) => x.argv[0] === "sh").map((x) => `${x.argv[3]} ${Path.basename(x.argv[6] ?? "")}`)
 
-  /** A fresh client namespace with `mac` on the node's bridge of `vlan`; what udhcpc got, or undefined. */
-  const ask = async (mac: string, vlan: number): Promise<string | undefined> => {
-    const n = ++clients
-    const ns = await lab.addNamespace(`c${n}`)
-    const vif = `d${n}`
-    try {
-      await must(["ip", "-n", cluster.node, "link", "add", vif, "type", "veth", "peer", "name", "eth0", "netns", ns])
-      await lab.x(cluster.node, ["ip", "link", "set", vif, "master", `eucabr${vlan}`])
-      await lab.x(cluster.node, ["ip", "link", "set", vif, "up"])
-      await lab.x(ns, ["ip", "link", "set", "eth0", "address", mac])
-      await lab.x(ns, ["ip", "link", "set", "eth0", "mtu", "1450"])
-      await lab.x(ns, ["ip", "link", "set", "eth0", "up"])
-      const r = await lab.try(ns, ["busybox", "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "4", "-T", "1", "-A", "1", "-s", script])
-      const line = r.stdout.split("\n").find((l) => l.startsWith("BOUND "))
-      return r.code === 0 && line !== undefined ? line : undefined
-    } finally {
-      await lab.removeNamespace(ns)
-    }
-  }
+  const ask = (mac: string, vlan: number) => askOn(lab, cluster.node, `eucabr${vlan}`, script, mac)
   const expected = (id: string) => {
     const i = inst(id)
     const seg = plan().segments.find((s) => s.vlan === i.net.vlan)!
@@ -83,26 +104,18 @@ describeNet("DHCP from the head: one dnsmasq per segment, in network namespaces"
   }
 
   beforeAll(async () => {
-    await checkTools()
-    for (const tool of ["dnsmasq", "busybox"]) {
-      if ((await run(["sh", "-c", `command -v ${tool}`])).code !== 0) throw new Error(`missing ${tool}: apt-get install -y dnsmasq-base busybox-static`)
-    }
+    await checkDhcpTools()
     lab = await Lab.create()
     cluster = await Cluster.start(lab, { mode: "vxlan" })
-    stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "euca-dhcp-"))
-    // dnsmasq rereads the hosts file as its unprivileged user (nobody).
-    Fs.chmodSync(stateDir, 0o755)
-    script = Path.join(stateDir, "udhcpc.sh")
-    Fs.writeFileSync(script, SCRIPT, { mode: 0o755 })
+    ;({ stateDir, script, remove } = workDir())
     const z = cluster.config.zones[ZONE]!
-    config = { ...cluster.config, zones: { [ZONE]: { ...z, dhcp: { stateDir: Path.join(stateDir, "head") } } } }
-    stateDir = Path.join(stateDir, "head")
+    config = { ...cluster.config, zones: { [ZONE]: { ...z, dhcp: { stateDir } } } }
     applier = await Effect.runPromise(NetworkApplier.make(config))
   }, 60_000)
 
   afterAll(async () => {
     if (lab) await lab.destroy()
-    if (stateDir !== "") Fs.rmSync(Path.dirname(stateDir), { recursive: true, force: true })
+    remove()
   }, 60_000)
 
   it("the first apply starts one dnsmasq per segment, bound to its bridge", async () => {
@@ -169,4 +182,49 @@ describeNet("DHCP from the head: one dnsmasq per segment, in network namespaces"
     expect(await alive("eucabr10")).toBe(false)
     expect(Fs.readdirSync(stateDir)).toEqual([])
   }, 30_000)
+})
+
+describeNet("DHCP from the head in MANAGED-NOVLAN: one dnsmasq on the private interface serves every segment", () => {
+  let lab: Lab
+  let cluster: Cluster
+  let work: ReturnType<typeof workDir> | undefined
+  const b = build({
+    groups: [{ account: "alice", name: "web" }, { account: "alice", name: "db" }],
+    instances: [{ groups: [0], addressing: "public" }, { groups: [1], addressing: "private" }],
+    rules: []
+  }, settings("MANAGED-NOVLAN"))
+  const inst = (id: string) => State.instance(b.cloud.state, id)!
+  const plan = () => Either.getOrThrow(NetworkPlan.compile(b.cloud.state, ZONE, HEAD))
+
+  beforeAll(async () => {
+    await checkDhcpTools()
+    lab = await Lab.create()
+    cluster = await Cluster.start(lab, { mode: "vxlan", novlan: true })
+    work = workDir()
+    const z = cluster.config.zones[ZONE]!
+    const applier = await Effect.runPromise(NetworkApplier.make({ ...cluster.config, zones: { [ZONE]: { ...z, dhcp: { stateDir: work.stateDir, dns: ["192.0.2.53"] } } } }))
+    const a = await Effect.runPromise(applier.apply(plan()))
+    expect(a.commands.filter((x) => x.argv[0] === "sh").map((x) => Path.basename(x.argv[6] ?? ""))).toEqual(["trunk.conf"])
+  }, 60_000)
+
+  afterAll(async () => {
+    if (lab) await lab.destroy()
+    work?.remove()
+  }, 60_000)
+
+  it("each MAC gets its own segment's address and router (and the configured DNS) over the shared bridge; a stranger none", async () => {
+    const [web1, db1] = b.instanceIds as [Ids.InstanceId, Ids.InstanceId]
+    const segOf = (id: string) => plan().segments.find((s) => s.vlan === inst(id).net.vlan)!
+    const [g1, g2, stranger] = await Promise.all([
+      askOn(lab, cluster.node, SHARED_BRIDGE, work!.script, inst(web1).net.mac),
+      askOn(lab, cluster.node, SHARED_BRIDGE, work!.script, inst(db1).net.mac),
+      askOn(lab, cluster.node, SHARED_BRIDGE, work!.script, "d0:0d:12:34:56:79")
+    ])
+    for (const [id, got] of [[web1, g1], [db1, g2]] as const) {
+      const ip = inst(id).net.privateIp!
+      expect(got).toBe(`BOUND ip=${ip} subnet=255.255.255.240 router=${segOf(id).gateway} hostname=ip-${ip.replaceAll(".", "-")} lease=1200 dns=192.0.2.53`)
+    }
+    expect(segOf(web1).gateway).not.toBe(segOf(db1).gateway)
+    expect(stranger).toBeUndefined()
+  }, 60_000)
 })
