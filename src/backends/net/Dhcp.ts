@@ -15,7 +15,7 @@ export interface Options extends NetworkDhcp.Options {
   readonly dnsmasq?: string | undefined
 }
 
-const RUNNING = `running() { [ -s "$pid" ] && p=$(cat "$pid") && [ -r "/proc/$p/cmdline" ] && tr '\\0' ' ' < "/proc/$p/cmdline" | grep -qF -- "--conf-file=$conf"; }`
+const RUNNING = `running() { [ -s "$pid" ] && p=$(cat "$pid") && [ -r "/proc/$p/cmdline" ] && tr '\\0' ' ' < "/proc/$p/cmdline" | grep -qF -- "--conf-file=$conf "; }`
 
 /** Lists the servers under the state directory: `name alive|dead base64(config) base64(hosts)` per line. */
 const LIST = `${RUNNING}
