@@ -162,13 +162,14 @@ export class KvmCloud {
           configDir: Path.join(remote, "domains"),
           instancesDir: this.instancesDir,
           imageCacheDir: Path.join(remote, "cache"),
-          imageCacheMiB: 256,
+          // The Debian disk is about 700 MB.
+          imageCacheMiB: debian === undefined ? 256 : 2048,
           consoleLogDir: Path.join(remote, "console")
         },
         privateInterface: "trunk",
         commandPrefix: ["ip", "netns", "exec", node, "bash", shim, TRUNK_NODE, TRUNK_HEAD],
         kvm: { virsh: this.libvirtd.virsh, reboot: "reset", cmdline, prefixLength: 32 - Math.log2(ADDRESSES_PER_NETWORK), mtu: 1450 },
-        timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: 60000 }
+        timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: debian === undefined ? 60000 : 600000 }
       }],
       clusterHeads: [{
         zone: ZONE, host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath, hostKey: h.knownHostsLine,
