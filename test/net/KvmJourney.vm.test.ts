@@ -151,7 +151,7 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
   let ciKeyPath = ""
   const ciSsh = (command: string, seconds = 10) => cloud.ssh(ciKeyPath, ciPublic, command, seconds, "debian")
 
-  it.skipIf(why !== undefined)("runs the cloud-init image (qcow2 disk, its kernel and initrd) with a key, a group allowing tcp/22 and user data; it reaches running", () => {
+  it.skipIf(why !== undefined)("runs the cloud-init image (qcow2 disk, its kernel and initrd) with a key, a group allowing tcp/22 and user data; it reaches running", async () => {
     const key = cloud.awsJson<{ KeyMaterial: string }>(["ec2", "create-key-pair", "--key-name", "journey-ci"])
     ciKeyPath = Path.join(cloud.work, "journey-ci.pem")
     Fs.writeFileSync(ciKeyPath, key.KeyMaterial.endsWith("\n") ? key.KeyMaterial : `${key.KeyMaterial}\n`, { mode: 0o600 })
@@ -164,10 +164,10 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
       "--user-data", ciUserData
     ])
     ci = r.Instances[0]!.InstanceId
-    const w = cloud.aws(["ec2", "wait", "instance-running", "--instance-ids", ci])
+    // Polled here rather than with `aws ec2 wait` (whose process the helper stops after 180 s).
+    await waitFor("the cloud-init instance to be running", () => cloud.describe(ci).State.Name !== "pending", 800)
     const d = cloud.describe(ci)
-    expect(w.code, `${w.stderr} ${JSON.stringify(d)}`).toBe(0)
-    expect(d.State.Name).toBe("running")
+    expect(d.State.Name, JSON.stringify(d)).toBe("running")
     ciPublic = d.PublicIpAddress!
     ciPrivate = d.PrivateIpAddress!
     expect(ciPublic).toMatch(/^198\.51\.100\./)
