@@ -10,12 +10,14 @@
  * kernel command line carries what both images need (the KVM node has one command line, not one
  * per image): its root by label for the Debian disk, which busybox's initramfs ignores.
  *
- *   root namespace: `euca serve` on 10.213.254.1:<port>, two sshds, the AWS CLI
- *    │ eu<pid>k 10.213.254.1/30 ── meta0 10.213.254.2/30
+ *   root namespace: `euca serve` on 10.213.<slot>.1:<port>, two sshds, the AWS CLI
+ *    │ eu<pid>k 10.213.<slot>.1/30 ── meta0 10.213.<slot>.2/30   (instances: 10.198.<4·slot>.0/22, routed via meta0)
  *   head   trunk 10.255.254.1/30 ── trunk 10.255.254.2/30 in node;  pub0 198.51.100.1 ── eth0 198.51.100.100 in ext
  *   node   libvirtd, eucabr<vlan> (the plan's, with trunk.<vlan> as VXLAN: see XenCloud), QEMU's taps
  *
- * Addresses differ from XenCloud's so both can run at once.
+ * Addresses differ from XenCloud's so both can run at once; what lives in the root namespace (the
+ * link, the route to the instances) depends on a slot from the process id, so two KVM clouds of
+ * different test processes can run at once too.
  */
 import * as ChildProcess from "node:child_process"
 import { execFile } from "node:child_process"
@@ -54,10 +56,11 @@ export const must = async (argv: ReadonlyArray<string>): Promise<string> => {
 
 export const ZONE = "zone-1"
 export const REGION = "euca-1"
-export const SUBNET = "10.198.0.0/22"
+const SLOT = (process.pid % 60) + 1
+export const SUBNET = `10.198.${SLOT * 4}.0/22`
 export const ADDRESSES_PER_NETWORK = 32
-const META_ROOT = "10.213.254.1"
-const META_HEAD = "10.213.254.2"
+const META_ROOT = `10.213.${SLOT}.1`
+const META_HEAD = `10.213.${SLOT}.2`
 const TRUNK_HEAD = "10.255.254.1"
 const TRUNK_NODE = "10.255.254.2"
 const HEAD_PUBLIC = "198.51.100.1"
