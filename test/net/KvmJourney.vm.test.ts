@@ -149,7 +149,9 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
   let ciPrivate = ""
   let ciLaunchedAt = 0
   let ciKeyPath = ""
-  const ciSsh = (command: string, seconds = 10) => cloud.ssh(ciKeyPath, ciPublic, command, seconds, "debian")
+  // sudo first tries to resolve the guest's host name, and the guest has no DNS: that alone takes
+  // longer than 10 s, so commands get a minute (the connection itself still has to come quickly).
+  const ciSsh = (command: string, seconds = 60) => cloud.ssh(ciKeyPath, ciPublic, command, seconds, "debian")
 
   it.skipIf(why !== undefined)("runs the cloud-init image (qcow2 disk, its kernel and initrd) with a key, a group allowing tcp/22 and user data; it reaches running", async () => {
     const key = cloud.awsJson<{ KeyMaterial: string }>(["ec2", "create-key-pair", "--key-name", "journey-ci"])

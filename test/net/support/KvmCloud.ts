@@ -250,7 +250,7 @@ export class KvmCloud {
   /** ssh from the outside namespace. */
   ssh(keyPath: string, address: string, command: string, seconds = 8, user = "root"): Promise<{ code: number; stdout: string; stderr: string }> {
     return run(["ip", "netns", "exec", this.ext, "timeout", String(seconds + 2), "ssh", "-i", keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${seconds}`, "-o", "LogLevel=ERROR", `${user}@${address}`, command])
+      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.min(seconds, 10)}`, "-o", "LogLevel=ERROR", `${user}@${address}`, command])
   }
 
   virsh(...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
