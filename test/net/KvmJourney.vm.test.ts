@@ -9,19 +9,24 @@
  * Topology: test/net/support/KvmCloud.ts.
  *
  * One guest carries the journey (key, user data, console, reboot, revoke, terminate); a second one is
- * destroyed behind the controller's back.
+ * destroyed behind the controller's back. Then, on the same cloud, the stock cloud-init Debian image
+ * (its qcow2 disk with its kernel and initrd) passes the same journey without `ip=` mattering: its
+ * address by DHCP from the head's dnsmasq (the plan's), its key and user data by cloud-init's EC2
+ * datasource from our metadata service, `ssh -i key.pem debian@<public ip>` from outside. Under TCG
+ * a Debian boot takes minutes: the waits are generous and the times are printed at the end.
  */
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, expect, it } from "@effect/vitest"
 import { describeNet, Lab } from "./support/Lab.js"
+import * as GuestImages from "../support/GuestImages.js"
 import { cannotRun, KvmCloud } from "./support/KvmCloud.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real guest", () => {
-  const why = cannotRun()
+  const why = cannotRun() ?? GuestImages.canBuild("cloudinit")
   if (why !== undefined && process.env["CI"] === "true") throw new Error(`KVM journey: ${why}`)
   let lab: Lab
   let cloud: KvmCloud
@@ -30,6 +35,9 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
   let instance = ""
   let publicIp = ""
   let groupId = ""
+  const times: Array<string> = []
+  const since = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`
+  let launchedAt = 0
 
   const waitFor = async (what: string, check: () => Promise<boolean> | boolean, seconds: number) => {
     const deadline = Date.now() + seconds * 1000
@@ -44,10 +52,13 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
   beforeAll(async () => {
     if (why !== undefined) return
     lab = await Lab.create()
-    cloud = await KvmCloud.start(lab)
-  }, 300_000)
+    const t0 = Date.now()
+    cloud = await KvmCloud.start(lab, { cloudinit: true })
+    times.push(`cloud up (images built or cached: cloudinit ${(cloud.cloudinitBuildMs / 1000).toFixed(1)} s): ${since(t0)}`)
+  }, 2_400_000)
 
   afterAll(async () => {
+    if (times.length > 0) console.log(`[kvm journey] times:\n  ${times.join("\n  ")}`)
     if (cloud) await cloud.stop()
     if (lab) await lab.destroy()
   }, 120_000)
@@ -58,6 +69,7 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
     Fs.writeFileSync(keyPath, key.KeyMaterial.endsWith("\n") ? key.KeyMaterial : `${key.KeyMaterial}\n`, { mode: 0o600 })
     groupId = cloud.awsJson<{ GroupId: string }>(["ec2", "create-security-group", "--group-name", "ssh", "--description", "ssh in"]).GroupId
     cloud.awsJson(["ec2", "authorize-security-group-ingress", "--group-name", "ssh", "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"])
+    launchedAt = Date.now()
     const r = cloud.awsJson<{ Instances: Array<{ InstanceId: string }> }>([
       "ec2", "run-instances", "--image-id", cloud.imageId, "--instance-type", "c1.medium", "--count", "1", "--key-name", "journey", "--security-groups", "ssh", "--user-data", userData
     ])
@@ -69,6 +81,7 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
     publicIp = d.PublicIpAddress!
     expect(publicIp).toMatch(/^198\.51\.100\./)
     expect(cloud.virsh("domstate", instance).stdout.trim()).toBe("running")
+    times.push(`busybox: RunInstances → running: ${since(launchedAt)}`)
   }, 240_000)
 
   it.skipIf(why !== undefined)("the guest got its key from our metadata service: ssh -i key.pem from outside runs a command and reads its user data", async () => {
@@ -79,6 +92,7 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
       last = `${r.code} ${r.stdout} ${r.stderr}`
       return r.code === 0
     }, 300)
+    times.push(`busybox: RunInstances → ssh works: ${since(launchedAt)}`)
     const r = await ssh("cat /run/user-data; echo; uname -r")
     expect(r.code, last).toBe(0)
     expect(r.stdout).toContain(userData)
@@ -125,5 +139,83 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
     expect(cloud.describe(id).StateReason?.Message ?? "").toMatch(/shut down|no longer/)
     // What was left of the domain is cleaned up.
     await waitFor("the shut-off domain to be undefined", () => cloud.virsh("domstate", id).status !== 0, 30)
+  }, 180_000)
+
+  // ── The cloud-init Debian image, on the same cloud ──────────────────────────────────────────────
+  const ciTag = Crypto.randomBytes(4).toString("hex")
+  const ciUserData = `#cloud-config\n# kvm journey ${ciTag}\nwrite_files:\n  - path: /run/euca-journey\n    content: "written by cloud-init ${ciTag}"\n`
+  let ci = ""
+  let ciPublic = ""
+  let ciPrivate = ""
+  let ciLaunchedAt = 0
+  let ciKeyPath = ""
+  // sudo first tries to resolve the guest's host name, and the guest has no DNS: that alone takes
+  // longer than 10 s, so commands get a minute (the connection itself still has to come quickly).
+  const ciSsh = (command: string, seconds = 60) => cloud.ssh(ciKeyPath, ciPublic, command, seconds, "debian")
+
+  it.skipIf(why !== undefined)("runs the cloud-init image (qcow2 disk, its kernel and initrd) with a key, a group allowing tcp/22 and user data; it reaches running", async () => {
+    const key = cloud.awsJson<{ KeyMaterial: string }>(["ec2", "create-key-pair", "--key-name", "journey-ci"])
+    ciKeyPath = Path.join(cloud.work, "journey-ci.pem")
+    Fs.writeFileSync(ciKeyPath, key.KeyMaterial.endsWith("\n") ? key.KeyMaterial : `${key.KeyMaterial}\n`, { mode: 0o600 })
+    cloud.awsJson(["ec2", "create-security-group", "--group-name", "ssh-ci", "--description", "ssh into the Debian guest"])
+    cloud.awsJson(["ec2", "authorize-security-group-ingress", "--group-name", "ssh-ci", "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"])
+    ciLaunchedAt = Date.now()
+    // m1.xlarge: 1024 MiB, what a Debian boot with cloud-init wants (the guest boot test's size).
+    const r = cloud.awsJson<{ Instances: Array<{ InstanceId: string }> }>([
+      "ec2", "run-instances", "--image-id", cloud.cloudinitImageId, "--instance-type", "m1.xlarge", "--count", "1", "--key-name", "journey-ci", "--security-groups", "ssh-ci",
+      "--user-data", ciUserData
+    ])
+    ci = r.Instances[0]!.InstanceId
+    // Polled here rather than with `aws ec2 wait` (whose process the helper stops after 180 s).
+    await waitFor("the cloud-init instance to be running", () => cloud.describe(ci).State.Name !== "pending", 800)
+    const d = cloud.describe(ci)
+    expect(d.State.Name, JSON.stringify(d)).toBe("running")
+    ciPublic = d.PublicIpAddress!
+    ciPrivate = d.PrivateIpAddress!
+    expect(ciPublic).toMatch(/^198\.51\.100\./)
+    expect(cloud.virsh("domstate", ci).stdout.trim()).toBe("running")
+    times.push(`cloudinit: RunInstances → running (the 700 MB disk staged to the node first): ${since(ciLaunchedAt)}`)
+  }, 900_000)
+
+  it.skipIf(why !== undefined)("cloud-init took the key and user data from our metadata service: ssh -i key.pem debian@<public ip> reads them back", async () => {
+    expect(ci).not.toBe("")
+    let last = ""
+    await waitFor("ssh debian@ into the cloud-init guest", async () => {
+      const r = await ciSsh("sudo cat /var/lib/cloud/instance/user-data.txt")
+      last = `${r.code} ${r.stdout} ${r.stderr}`
+      return r.code === 0
+    }, 1500)
+    times.push(`cloudinit: RunInstances → ssh works: ${since(ciLaunchedAt)}`)
+    const r = await ciSsh("sudo cat /var/lib/cloud/instance/user-data.txt")
+    expect(r.code, last).toBe(0)
+    expect(r.stdout).toBe(ciUserData)
+    // The user data was acted on (write_files), and the instance is who the metadata says.
+    await waitFor("cloud-init's write_files", async () => (await ciSsh("cat /run/euca-journey")).stdout.includes(ciTag), 300)
+    expect((await ciSsh("cat /run/euca-journey")).stdout).toBe(`written by cloud-init ${ciTag}`)
+    expect((await ciSsh("cat /var/lib/cloud/data/instance-id")).stdout.trim()).toBe(ci)
+  }, 1_900_000)
+
+  it.skipIf(why !== undefined)("its address came from the head's DHCP server (the plan's dnsmasq lease for its private address)", async () => {
+    expect(ciPrivate).not.toBe("")
+    expect(cloud.leases()).toContain(` ${ciPrivate} `)
+    const r = await ciSsh("ip -4 -o addr show dev eth0")
+    expect(r.stdout).toContain(` ${ciPrivate}/`)
+  }, 60_000)
+
+  it.skipIf(why !== undefined)("get-console-output returns the real boot log of the Debian guest", () => {
+    const out = cloud.consoleOf(ci)
+    expect(out).toMatch(/Cloud-init v\. \S+ running 'init'/)
+    expect(out).toMatch(new RegExp(`ci-info: .*eth0.*True.*${ciPrivate.replaceAll(".", "\\.")}`))
+  }, 60_000)
+
+  it.skipIf(why !== undefined)("terminate-instances removes the Debian guest's domain and its overlay", async () => {
+    const t0 = Date.now()
+    cloud.awsJson(["ec2", "terminate-instances", "--instance-ids", ci])
+    const w = cloud.aws(["ec2", "wait", "instance-terminated", "--instance-ids", ci])
+    expect(w.code, w.stderr).toBe(0)
+    await waitFor("the domain to be undefined", () => cloud.virsh("domstate", ci).status !== 0, 60)
+    expect(cloud.virsh("domstate", ci).stderr).toMatch(/failed to get domain/)
+    expect(Fs.existsSync(Path.join(cloud.instancesDir, ci))).toBe(false)
+    times.push(`cloudinit: terminate → gone: ${since(t0)}`)
   }, 180_000)
 })

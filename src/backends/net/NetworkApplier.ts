@@ -12,11 +12,13 @@
  */
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import * as Devices from "../../model/NetworkDevices.js"
+import * as NetworkDhcp from "../../model/NetworkDhcp.js"
 import * as NetworkDiff from "../../model/NetworkDiff.js"
 import * as NetworkPlan from "../../model/NetworkPlan.js"
 import * as NetworkRender from "../../model/NetworkRender.js"
 import type * as State from "../../model/State.js"
 import type * as Ids from "../../model/Ids.js"
+import * as Dhcp from "./Dhcp.js"
 import type * as Runner from "./Runner.js"
 
 export interface Host {
@@ -29,6 +31,8 @@ export interface ZoneHosts {
   readonly headHost: Host
   /** Nodes whose segment devices and bridges this applier makes (Eucalyptus's NC did it itself). */
   readonly nodes?: ReadonlyArray<{ readonly node: string; readonly host: Host }> | undefined
+  /** DHCP for the instances from the head (MANAGED modes): one dnsmasq per segment; none when absent. */
+  readonly dhcp?: Dhcp.Options | undefined
 }
 
 export interface Options {
@@ -88,6 +92,8 @@ export const make = (options: Options): Effect.Effect<NetworkApplierShape, Netwo
     for (const [zone, z] of Object.entries(options.zones)) {
       const head = NetworkPlan.checkHead(z.head)
       if (head) return yield* new NetworkConfigError({ field: `zones.${zone}.${head.field}`, message: head.message })
+      const badDhcp = z.dhcp === undefined ? undefined : NetworkDhcp.checkOptions(z.dhcp)
+      if (badDhcp) return yield* new NetworkConfigError({ field: `zones.${zone}.dhcp`, message: badDhcp })
       const bad = NetworkRender.checkKind(z.headHost.segment, "head")
       if (bad) return yield* new NetworkConfigError({ field: `zones.${zone}.headHost`, message: bad })
       for (const [k, n] of (z.nodes ?? []).entries()) {
@@ -98,6 +104,8 @@ export const make = (options: Options): Effect.Effect<NetworkApplierShape, Netwo
     const restoreBin = options.iptablesRestore ?? "iptables-restore"
     const saveBin = options.iptablesSave ?? "iptables-save"
     const memory = new Map<string, Memory>()
+    /** Per zone: the head's dnsmasq servers after the last successful apply. */
+    const dhcpMemory = new Map<string, ReadonlyArray<Dhcp.Running>>()
     const plans = new Map<string, NetworkPlan.Plan>()
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -167,6 +175,23 @@ export const make = (options: Options): Effect.Effect<NetworkApplierShape, Netwo
         memory.set(headKey, head)
         yield* ipTo(headKey, hosts.headHost, head, NetworkRender.headDevices(plan, hosts.headHost.segment))
 
+        // DHCP after the devices: dnsmasq binds to a bridge (or the private interface) that exists.
+        if (hosts.dhcp !== undefined) {
+          const dhcpKey = `${zone}/dhcp`
+          const forgetDhcp = <A>(e: Effect.Effect<A, NetworkApplyError>) => Effect.tapError(e, () => Effect.sync(() => dhcpMemory.delete(dhcpKey)))
+          let running = dhcpMemory.get(dhcpKey)
+          if (running === undefined) {
+            observed.push(`${hosts.headHost.runner.where} (dhcp)`)
+            running = Dhcp.parseList((yield* exec(dhcpKey, hosts.headHost, Dhcp.listCommand(hosts.dhcp.stateDir)).pipe(forgetDhcp)).stdout)
+          }
+          const wanted = NetworkDhcp.servers(plan, hosts.dhcp)
+          for (const argv of Dhcp.commands(hosts.dhcp, running, wanted)) {
+            commands.push({ host: hosts.headHost.runner.where, argv })
+            yield* exec(dhcpKey, hosts.headHost, argv).pipe(forgetDhcp)
+          }
+          dhcpMemory.set(dhcpKey, Dhcp.runningAfter(wanted))
+        }
+
         for (const n of hosts.nodes ?? []) {
           const key = `${zone}/node/${n.node}`
           const mem = memory.get(key) ?? (yield* observe(key, n.host, "node"))
@@ -190,6 +215,7 @@ export const make = (options: Options): Effect.Effect<NetworkApplierShape, Netwo
       forget: (zone) =>
         Effect.sync(() => {
           for (const k of [...memory.keys()]) if (zone === undefined || k.startsWith(`${zone}/`)) memory.delete(k)
+          for (const k of [...dhcpMemory.keys()]) if (zone === undefined || k.startsWith(`${zone}/`)) dhcpMemory.delete(k)
           if (zone === undefined) plans.clear()
           else plans.delete(zone)
         })

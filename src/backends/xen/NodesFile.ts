@@ -144,6 +144,20 @@ export const Node = Schema.Struct({
 })
 export type Node = typeof Node.Type
 
+/**
+ * DHCP for the instances from the cluster head (MANAGED modes): one dnsmasq per segment, as
+ * Eucalyptus's cluster controller ran dhcpd. Off unless present (`"dhcp": {}` takes the defaults).
+ */
+export const HeadDhcp = Schema.Struct({
+  /** The servers' config, hosts, pid and lease files (readable by dnsmasq's unprivileged user). */
+  stateDir: Schema.optionalWith(AbsPath, { default: () => "/run/eucalyptus/dhcp" }),
+  leaseSeconds: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(120), Schema.annotations(msg("must be a whole number of seconds, at least 120")))),
+  /** Offered to the instances as DNS servers (Eucalyptus's VNET_DNS); none when absent. */
+  dns: Schema.optional(Schema.Array(Schema.String.pipe(Schema.pattern(/^\d{1,3}(\.\d{1,3}){3}$/), Schema.annotations(msg("must be an IPv4 address"))))),
+  /** The dnsmasq binary on the head. */
+  dnsmasq: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { default: () => "dnsmasq" })
+})
+export type HeadDhcp = typeof HeadDhcp.Type
 
 export const ClusterHead = Schema.Struct({
   zone: Name,
@@ -159,6 +173,7 @@ export const ClusterHead = Schema.Struct({
   /** Put before ip/iptables commands, e.g. ["sudo", "-n"]. */
   commandPrefix: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   segment: Schema.optionalWith(Segment, { default: () => ({ kind: "vlan" as const }) }),
+  dhcp: Schema.optional(HeadDhcp),
   timeouts: Schema.optionalWith(Timeouts, { default: () => Schema.decodeSync(Timeouts)({}) })
 })
 export type ClusterHead = typeof ClusterHead.Type

@@ -150,7 +150,8 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
       zones[h.zone] = {
         head: { privateInterface: h.privateInterface, publicInterface: h.publicInterface },
         headHost: { runner: sshRunner(headHost, h.commandPrefix, h.timeouts.commandMs), segment: segmentOf(h.segment, h.privateInterface) },
-        nodes
+        nodes,
+        dhcp: h.dhcp
       }
     }
     const applier = yield* NetworkApplier.make({ zones })

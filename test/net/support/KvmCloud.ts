@@ -4,14 +4,20 @@
  * the node's network and mount namespaces, reached over a real OpenSSH server) booting the busybox
  * guest image under QEMU; the zone's MANAGED plan applied over SSH on a cluster head namespace; the
  * guest fetching its key and user data from OUR metadata service through the head's
- * 169.254.169.254 redirect; ssh from an outside namespace to the public address.
+ * 169.254.169.254 redirect; ssh from an outside namespace to the public address. The head also runs
+ * the plan's DHCP (one dnsmasq per segment, files under <work>/head-dhcp). With `cloudinit: true`
+ * the cloud-init Debian image is registered too (kernel, initrd and its qcow2 disk), and the node's
+ * kernel command line carries what both images need (the KVM node has one command line, not one
+ * per image): its root by label for the Debian disk, which busybox's initramfs ignores.
  *
- *   root namespace: `euca serve` on 10.213.254.1:<port>, two sshds, the AWS CLI
- *    │ eu<pid>k 10.213.254.1/30 ── meta0 10.213.254.2/30
+ *   root namespace: `euca serve` on 10.213.<slot>.1:<port>, two sshds, the AWS CLI
+ *    │ eu<pid>k 10.213.<slot>.1/30 ── meta0 10.213.<slot>.2/30   (instances: 10.198.<4·slot>.0/22, routed via meta0)
  *   head   trunk 10.255.254.1/30 ── trunk 10.255.254.2/30 in node;  pub0 198.51.100.1 ── eth0 198.51.100.100 in ext
  *   node   libvirtd, eucabr<vlan> (the plan's, with trunk.<vlan> as VXLAN: see XenCloud), QEMU's taps
  *
- * Addresses differ from XenCloud's so both can run at once.
+ * Addresses differ from XenCloud's so both can run at once; what lives in the root namespace (the
+ * link, the route to the instances) depends on a slot from the process id, so two KVM clouds of
+ * different test processes can run at once too.
  */
 import * as ChildProcess from "node:child_process"
 import { execFile } from "node:child_process"
@@ -19,6 +25,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { busyboxGuest } from "../../backends/kvm/guest.js"
+import * as GuestImages from "../../support/GuestImages.js"
 import { canRun as libvirtCanRun, type Libvirtd, startLibvirtd } from "../../support/libvirt.js"
 import * as ServeProcess from "../../support/ServeProcess.js"
 import { startSshd, type Sshd } from "../../support/sshd.js"
@@ -49,10 +56,11 @@ export const must = async (argv: ReadonlyArray<string>): Promise<string> => {
 
 export const ZONE = "zone-1"
 export const REGION = "euca-1"
-export const SUBNET = "10.198.0.0/22"
+const SLOT = (process.pid % 60) + 1
+export const SUBNET = `10.198.${SLOT * 4}.0/22`
 export const ADDRESSES_PER_NETWORK = 32
-const META_ROOT = "10.213.254.1"
-const META_HEAD = "10.213.254.2"
+const META_ROOT = `10.213.${SLOT}.1`
+const META_HEAD = `10.213.${SLOT}.2`
 const TRUNK_HEAD = "10.255.254.1"
 const TRUNK_NODE = "10.255.254.2"
 const HEAD_PUBLIC = "198.51.100.1"
@@ -74,6 +82,8 @@ export interface AwsResult {
 
 export interface KvmCloudOptions {
   readonly reconcileSeconds?: number
+  /** Also build (or take from the cache) and register the cloud-init Debian image. */
+  readonly cloudinit?: boolean
   /**
    * A storage host for the zone (volumes): its commands run in the head namespace, where qemu-nbd
    * exports on the head's trunk address, which the node's QEMU reaches.
@@ -96,11 +106,15 @@ export class KvmCloud {
   headSshd: Sshd | undefined
   server: ServeProcess.Serve | undefined
   imageId = ""
+  /** With `cloudinit: true`: the cloud-init Debian image (its disk, kernel and initrd). */
+  cloudinitImageId = ""
   instancesDir = ""
   /** With `storage: true`: the zone's storage host (an sshd whose commands run in the head namespace). */
   storageSshd: Sshd | undefined
   /** Where the storage host keeps the volume files (`vol-….img`, `snap-….img`, export pid files). */
   storageDir = ""
+  /** The head's DHCP state directory (dnsmasq config, hosts, pid and lease files per segment). */
+  dhcpDir = ""
 
   private constructor(readonly lab: Namespaces) {}
 
@@ -118,6 +132,11 @@ export class KvmCloud {
   private async build(options: KvmCloudOptions): Promise<void> {
     ServeProcess.checkBuilt()
     const guest = await busyboxGuest()
+    const debian = options.cloudinit === true ? await GuestImages.build("cloudinit") : undefined
+    if (debian !== undefined) this.cloudinitBuildMs = debian.buildMs
+    // busybox's words first, then what the Debian disk needs (its root; hvc0 is Xen's console).
+    const words = [...guest.cmdline.split(/\s+/), ...(debian?.cmdline.split(/\s+/) ?? [])].filter((w) => w !== "" && w !== "console=hvc0")
+    const cmdline = [...new Set(words)].join(" ")
     const lab = this.lab
     if ((await run(["ip", "route", "show", SUBNET])).stdout.trim() !== "") throw new Error(`this machine already routes ${SUBNET}, which the KVM cloud needs`)
     this.head = await lab.addNamespace("khead")
@@ -146,6 +165,7 @@ export class KvmCloud {
     this.nodeSshd = await startSshd({ user: "root" })
     this.headSshd = await startSshd({ user: "root" })
     const remote = Path.join(this.work, "node")
+    this.dhcpDir = Path.join(this.work, "head-dhcp")
     this.instancesDir = Path.join(remote, "instances")
     const nodesFile = Path.join(this.work, "nodes.json")
     const n = this.nodeSshd
@@ -171,18 +191,20 @@ export class KvmCloud {
           configDir: Path.join(remote, "domains"),
           instancesDir: this.instancesDir,
           imageCacheDir: Path.join(remote, "cache"),
-          imageCacheMiB: 256,
+          // The Debian disk is about 700 MB.
+          imageCacheMiB: debian === undefined ? 256 : 2048,
           consoleLogDir: Path.join(remote, "console")
         },
         privateInterface: "trunk",
         commandPrefix: ["ip", "netns", "exec", node, "bash", shim, TRUNK_NODE, TRUNK_HEAD],
-        kvm: { virsh: this.libvirtd.virsh, reboot: "reset", cmdline: guest.cmdline, prefixLength: 32 - Math.log2(ADDRESSES_PER_NETWORK), mtu: 1450 },
-        timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: 60000 }
+        kvm: { virsh: this.libvirtd.virsh, reboot: "reset", cmdline, prefixLength: 32 - Math.log2(ADDRESSES_PER_NETWORK), mtu: 1450 },
+        timeouts: { connectMs: 5000, commandMs: 60000, createMs: 120000, uploadMs: debian === undefined ? 60000 : 600000 }
       }],
       clusterHeads: [{
         zone: ZONE, host: h.host, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath, hostKey: h.knownHostsLine,
         privateInterface: "trunk", publicInterface: "pub0",
         commandPrefix: ["ip", "netns", "exec", head, "bash", shim, TRUNK_HEAD, TRUNK_NODE],
+        dhcp: { stateDir: this.dhcpDir },
         timeouts: { connectMs: 5000, commandMs: 10000 }
       }],
       ...storage
@@ -205,6 +227,20 @@ export class KvmCloud {
       (await ServeProcess.eucaJson<{ imageId: string }>(["admin", "images", "register", "--data", dataDir, "--kind", kind, "--name", name, "--file", file, ...extra])).imageId
     const [kernel, ramdisk] = await Promise.all([reg("kernel", "busybox-vmlinuz", guest.kernel), reg("ramdisk", "busybox-initrd", guest.ramdisk)])
     this.imageId = await reg("machine", "busybox", root, ["--kernel", kernel, "--ramdisk", ramdisk])
+    if (debian !== undefined) {
+      // The Debian disk as the machine image (a qcow2 overlay on it per instance), booted by its kernel and initrd.
+      const [k, r] = await Promise.all([reg("kernel", "debian-vmlinuz", debian.kernel), reg("ramdisk", "debian-initrd", debian.ramdisk)])
+      this.cloudinitImageId = await reg("machine", "debian-cloudinit", debian.disk!, ["--kernel", k, "--ramdisk", r])
+    }
+  }
+
+  /** Wall-clock ms the cloud-init image's build (or cache lookup) took. */
+  cloudinitBuildMs = 0
+
+  /** The head's dnsmasq leases, every segment's ("" when none). */
+  leases(): string {
+    if (!Fs.existsSync(this.dhcpDir)) return ""
+    return Fs.readdirSync(this.dhcpDir).filter((f) => f.endsWith(".leases")).map((f) => Fs.readFileSync(Path.join(this.dhcpDir, f), "utf8")).join("")
   }
 
   get serve(): ServeProcess.Serve {
@@ -239,9 +275,9 @@ export class KvmCloud {
   }
 
   /** ssh from the outside namespace. */
-  ssh(keyPath: string, address: string, command: string, seconds = 8): Promise<{ code: number; stdout: string; stderr: string }> {
+  ssh(keyPath: string, address: string, command: string, seconds = 8, user = "root"): Promise<{ code: number; stdout: string; stderr: string }> {
     return run(["ip", "netns", "exec", this.ext, "timeout", String(seconds + 2), "ssh", "-i", keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${seconds}`, "-o", "LogLevel=ERROR", `root@${address}`, command])
+      "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.min(seconds, 10)}`, "-o", "LogLevel=ERROR", `${user}@${address}`, command])
   }
 
   virsh(...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
