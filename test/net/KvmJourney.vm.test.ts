@@ -208,6 +208,24 @@ describeNet("launch, then ssh in: euca serve --backend kvm, the AWS CLI, a real 
     expect(out).toMatch(new RegExp(`ci-info: .*eth0.*True.*${ciPrivate.replaceAll(".", "\\.")}`))
   }, 60_000)
 
+  it.skipIf(why !== undefined)("reboot-instances brings the Debian guest back: a second boot on the console, ssh again, the same instance", async () => {
+    expect(ci).not.toBe("")
+    const t0 = Date.now()
+    const before = cloud.consoleOf(ci).split("Linux version").length
+    cloud.awsJson(["ec2", "reboot-instances", "--instance-ids", ci])
+    await waitFor("a second boot of the Debian guest on the console", () => cloud.consoleOf(ci).split("Linux version").length > before, 600)
+    await waitFor("ssh debian@ after the reboot", async () => (await ciSsh("cat /var/lib/cloud/data/instance-id", 30)).code === 0, 900)
+    expect((await ciSsh("cat /var/lib/cloud/data/instance-id")).stdout.trim()).toBe(ci)
+    expect(cloud.describe(ci).State.Name).toBe("running")
+    times.push(`cloudinit: reboot → ssh again: ${since(t0)}`)
+  }, 1_600_000)
+
+  it.skipIf(why !== undefined)("revoking its group's rule stops SSH to the Debian guest", async () => {
+    cloud.awsJson(["ec2", "revoke-security-group-ingress", "--group-name", "ssh-ci", "--protocol", "tcp", "--port", "22", "--cidr", "0.0.0.0/0"])
+    await waitFor("ssh to the Debian guest to be refused by the filter", async () => (await ciSsh("true", 6)).code !== 0, 30)
+    expect((await ciSsh("true", 6)).code).not.toBe(0)
+  }, 90_000)
+
   it.skipIf(why !== undefined)("terminate-instances removes the Debian guest's domain and its overlay", async () => {
     const t0 = Date.now()
     cloud.awsJson(["ec2", "terminate-instances", "--instance-ids", ci])
