@@ -244,7 +244,7 @@ export const make = (options: Options): Effect.Effect<Backend.BackendShape, unkn
                 const a = yield* agent(e.node)
                 const r = yield* Effect.either(a.reboot(id))
                 if (r._tag === "Left") yield* Effect.logWarning(`reboot of ${id} failed: ${r.left.message}`)
-                else yield* Effect.logInfo(`${id} rebooted${r.right.hard ? " (hard: destroyed and re-created)" : ""}`)
+                else yield* Effect.logInfo(`${id} rebooted${r.right.hard ? " (a hard reboot: reset, or destroyed and re-created)" : ""}`)
               })
             )
           }
